@@ -1,0 +1,150 @@
+"""Self-describing, pickle-free artefacts and atomic file writes.
+
+Every artefact is a folder or file pair carrying ``{format_version, seqgen_version, kind,
+config, state}``: JSON for the description, ``.npz`` (``allow_pickle=False``) or a torch
+state dict loaded with ``weights_only=True`` for the arrays. Loading never runs code.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+class ArtefactError(RuntimeError):
+    """A file that should hold a seqgen artefact is missing, corrupt or of another version."""
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
+    """Write ``path`` via a temp file in the same folder + fsync + rename.
+
+    A crash leaves either the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=_json_default)
+        f.write("\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ArtefactError(f"missing file: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtefactError(f"corrupt JSON in {path}: {e}") from None
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def save_arrays(path: str | os.PathLike, kind: str, config: dict, state: dict[str, np.ndarray]) -> None:
+    """Save an artefact as ``<path>.json`` (description) + ``<path>.npz`` (arrays)."""
+    from . import __version__
+
+    path = Path(path)
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in state.items()})
+    with atomic_write(path.with_suffix(".npz")) as f:
+        f.write(buf.getvalue())
+    write_json(
+        path.with_suffix(".json"),
+        {"format_version": FORMAT_VERSION, "seqgen_version": __version__, "kind": kind, "config": config},
+    )
+
+
+def load_arrays(path: str | os.PathLike, kind: str | None = None) -> tuple[dict, dict, dict[str, np.ndarray]]:
+    """Load what :func:`save_arrays` wrote: ``(description, config, state)``; never unpickles."""
+    path = Path(path)
+    meta = read_json(path.with_suffix(".json"))
+    check_meta(meta, path.with_suffix(".json"), kind)
+    try:
+        with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
+            state = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise ArtefactError(f"missing file: {path.with_suffix('.npz')}") from None
+    except Exception as e:  # zipfile.BadZipFile, ValueError (pickled object arrays), OSError
+        raise ArtefactError(f"corrupt or unsafe array file {path.with_suffix('.npz')}: {e}") from None
+    return meta, meta.get("config", {}), state
+
+
+def check_meta(meta: Any, where: Path, kind: str | None) -> None:
+    if not isinstance(meta, dict) or "format_version" not in meta:
+        raise ArtefactError(f"{where} is not a seqgen artefact (no format_version)")
+    if meta["format_version"] != FORMAT_VERSION:
+        raise ArtefactError(
+            f"{where} has format_version {meta['format_version']!r}; this seqgen reads {FORMAT_VERSION}"
+        )
+    if kind is not None and meta.get("kind") != kind:
+        raise ArtefactError(f"{where} holds a {meta.get('kind')!r}, expected {kind!r}")
+
+
+def save_torch_state(path: str | os.PathLike, kind: str, config: dict, state_dict: dict) -> None:
+    """Save a torch ``state_dict`` (tensors only) + JSON description, atomically."""
+    import torch
+
+    from . import __version__
+
+    path = Path(path)
+    buf = io.BytesIO()
+    torch.save(state_dict, buf)
+    with atomic_write(path) as f:
+        f.write(buf.getvalue())
+    write_json(
+        path.with_suffix(".json"),
+        {"format_version": FORMAT_VERSION, "seqgen_version": __version__, "kind": kind, "config": config},
+    )
+
+
+def load_torch_state(path: str | os.PathLike, kind: str | None = None, map_location: str = "cpu") -> tuple[dict, dict]:
+    """Load ``(config, state_dict)`` with ``weights_only=True``: a crafted pickle is refused, not run."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    meta = read_json(path.with_suffix(".json"))
+    check_meta(meta, path.with_suffix(".json"), kind)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise ArtefactError(f"missing file: {path}") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
+        raise ArtefactError(f"refusing to load {path}: not a plain tensor state dict ({e})") from None
+    if not isinstance(state, dict):
+        raise ArtefactError(f"{path} does not hold a state dict")
+    return meta.get("config", {}), state

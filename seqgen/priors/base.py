@@ -1,0 +1,186 @@
+"""The one ``Prior`` interface shared by audio (latent sequences) and images (sequences of length 1).
+
+Conventions (scikit-learn / hmmlearn): the constructor only stores hyper-parameters and checks
+them (``ValueError``); ``fit`` sets fitted attributes ending in ``_``. Several sequences are given
+either as a list of ``(T_i, D)`` arrays or as one concatenated ``(sum T_i, D)`` array plus
+``lengths``. A frame-free datum (one image latent) is a sequence of length 1.
+
+Subclasses implement ``_fit``, ``_log_prob_frames`` (or ``_log_prob_sequences``), ``_sample`` and
+``state_dict`` / ``load_state_dict``; ``get_config`` returns the constructor kwargs by default.
+"""
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..artefacts import ArtefactError, load_arrays, save_arrays
+from ..registry import PRIORS
+
+Sequences = list  # list[np.ndarray (T_i, D)]
+
+
+def as_sequences(Z, lengths: Sequence[int] | None = None) -> list[np.ndarray]:
+    """Normalise ``Z`` (array ``(N, D)`` [+ lengths] or list of ``(T_i, D)``) to a list of float64 arrays."""
+    if isinstance(Z, (list, tuple)):
+        if lengths is not None:
+            raise ValueError("give either a list of sequences or an array with lengths, not both")
+        seqs = [np.asarray(z, dtype=np.float64) for z in Z]
+    else:
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2:
+            raise ValueError(f"expected latents of shape (n_frames, dim), got {Z.shape}")
+        if lengths is None:
+            seqs = [Z]
+        else:
+            lengths = np.asarray(lengths, dtype=np.int64)
+            if lengths.sum() != len(Z) or (lengths <= 0).any():
+                raise ValueError(f"lengths (sum {lengths.sum()}) do not partition {len(Z)} frames")
+            seqs = np.split(Z, np.cumsum(lengths)[:-1])
+    if not seqs:
+        raise ValueError("no sequences given")
+    dims = {s.shape[1] if s.ndim == 2 else None for s in seqs}
+    if len(dims) != 1 or None in dims:
+        raise ValueError(f"all sequences must be 2-D with one latent dimension, got dims {dims}")
+    for s in seqs:
+        if len(s) == 0:
+            raise ValueError("empty sequence")
+        if not np.isfinite(s).all():
+            raise ValueError("latents contain NaN or Inf")
+    return seqs
+
+
+def concat(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """List of sequences -> ``(X (N, D), lengths (n_seq,))`` (hmmlearn's layout)."""
+    return np.concatenate(seqs), np.array([len(s) for s in seqs], dtype=np.int64)
+
+
+def make_rng(seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class Prior(ABC):
+    """A density over latent sequences: ``fit`` / ``log_prob`` / ``score`` / ``sample`` / ``save`` / ``load``."""
+
+    #: registry name, set by ``@register_prior``
+    name: str = ""
+    #: True if frames are modelled independently (order carries no information)
+    iid_frames: bool = False
+
+    # ----------------------------------------------------------------- public API
+    def fit(self, Z, lengths=None, *, progress: bool = False) -> "Prior":
+        """Fit to sequences; returns ``self``."""
+        seqs = as_sequences(Z, lengths)
+        self.dim_ = seqs[0].shape[1]
+        self._fit(seqs, progress=progress)
+        return self
+
+    def log_prob(self, Z, lengths=None) -> np.ndarray:
+        """Log-likelihood of each sequence, ``(n_seq,)``."""
+        self._check_fitted()
+        seqs = self._check_dim(as_sequences(Z, lengths))
+        return np.asarray(self._log_prob_sequences(seqs), dtype=np.float64)
+
+    def score(self, Z, lengths=None) -> float:
+        """Mean log-likelihood per frame over all sequences (nats / frame)."""
+        seqs = as_sequences(Z, lengths)
+        return float(self.log_prob(seqs).sum() / sum(len(s) for s in seqs))
+
+    def sample(self, lengths: Sequence[int], seed=None, temperature: float = 1.0) -> list[np.ndarray]:
+        """Draw one sequence per entry of ``lengths``; returns a list of ``(T_i, D)`` arrays.
+
+        ``temperature`` scales the emission noise (0 = means / modes only, 1 = the fitted model).
+        """
+        self._check_fitted()
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        lengths = [int(t) for t in lengths]
+        if any(t <= 0 for t in lengths):
+            raise ValueError(f"sequence lengths must be positive, got {lengths}")
+        return self._sample(lengths, make_rng(seed), float(temperature))
+
+    def sample_stream(self, seed=None, temperature: float = 1.0, block_frames: int = 64, context=None):
+        """Yield an endless stream of ``(block_frames, D)`` latent blocks (one long sequence).
+
+        Concatenating the blocks gives the same sequence whatever ``block_frames`` is, so
+        streaming and one-shot generation agree for a seed. ``context (T, D)`` (e.g. a prompt's
+        latents) conditions the continuation; priors with memory (HMM, AR) override this, i.i.d.
+        priors ignore the context.
+        """
+        self._check_fitted()
+        rng = make_rng(seed)
+        while True:
+            yield np.concatenate(self._sample([1] * block_frames, rng, float(temperature)))
+
+    # ----------------------------------------------------------------- persistence
+    def get_config(self) -> dict:
+        """Constructor kwargs (scikit-learn's ``get_params``)."""
+        sig = inspect.signature(type(self).__init__)
+        return {k: getattr(self, k) for k in sig.parameters if k != "self" and hasattr(self, k)}
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Fitted state as plain arrays."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Inverse of :meth:`state_dict`."""
+
+    def save(self, path) -> None:
+        """Write ``<path>.json`` + ``<path>.npz`` (no pickle)."""
+        self._check_fitted()
+        cfg = {"type": self.name or f"{type(self).__module__}:{type(self).__qualname__}", **self.get_config()}
+        save_arrays(path, "prior", cfg, {"dim_": np.array(self.dim_), **self.state_dict()})
+
+    @classmethod
+    def load(cls, path) -> "Prior":
+        """Rebuild a prior saved by :meth:`save` (the class is looked up in the registry)."""
+        _, cfg, state = load_arrays(Path(path), kind="prior")
+        cfg = dict(cfg)
+        try:
+            prior_cls = PRIORS.resolve(cfg.pop("type"), allow_import=False)
+        except (ValueError, KeyError) as e:
+            raise ArtefactError(f"{path}: {e}") from None
+        if cls is not Prior and not issubclass(prior_cls, cls):
+            raise ArtefactError(f"{path} holds a {prior_cls.__name__}, not a {cls.__name__}")
+        prior = prior_cls(**cfg)
+        prior.dim_ = int(state.pop("dim_"))
+        prior.load_state_dict(state)
+        return prior
+
+    # ----------------------------------------------------------------- hooks
+    @abstractmethod
+    def _fit(self, seqs: list[np.ndarray], progress: bool) -> None: ...
+
+    def _log_prob_sequences(self, seqs: list[np.ndarray]) -> np.ndarray:
+        return np.array([self._log_prob_frames(s).sum() for s in seqs])
+
+    def _log_prob_frames(self, x: np.ndarray) -> np.ndarray:
+        """Per-frame log-density ``(T,)``; i.i.d. priors implement this."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def _sample(self, lengths: list[int], rng: np.random.Generator, temperature: float) -> list[np.ndarray]: ...
+
+    # ----------------------------------------------------------------- checks
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "dim_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit() first")
+
+    def _check_dim(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
+        if seqs[0].shape[1] != self.dim_:
+            raise ValueError(f"prior was fitted on {self.dim_}-dim latents, got {seqs[0].shape[1]}")
+        return seqs
+
+
+def register_prior(name: str):
+    """Class decorator: register a :class:`Prior` subclass under ``name``."""
+
+    def deco(cls):
+        cls.name = name
+        return PRIORS.register(name)(cls)
+
+    return deco
