@@ -16,10 +16,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .errors import SeqgenError
+
 FORMAT_VERSION = 1
 
 
-class ArtefactError(RuntimeError):
+class ArtefactError(SeqgenError, RuntimeError):
     """A file that should hold a seqgen artefact is missing, corrupt or of another version."""
 
 

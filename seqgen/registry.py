@@ -71,3 +71,14 @@ class Registry(Generic[T]):
 PRIORS: Registry = Registry("prior")
 DATASETS: Registry = Registry("dataset")
 AUTOENCODERS: Registry = Registry("autoencoder")
+
+# Built-ins, imported on first use (keeps `seqgen --help` free of torch and pomegranate).
+for _reg, _items in (
+    (PRIORS, {"gaussian": "seqgen.priors.gaussian:GaussianPrior", "gmm": "seqgen.priors.gmm:GMMPrior",
+              "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
+              "lde": "seqgen.priors.lde:LDEPrior"}),
+    (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder"}),
+    (AUTOENCODERS, {"conv": "seqgen.autoencoder.model:ConvAutoencoder"}),
+):
+    for _name, _target in _items.items():
+        _reg.register_lazy(_name, _target)

@@ -139,7 +139,7 @@ class Prior(ABC):
     def load(cls, path) -> "Prior":
         """Rebuild a prior saved by :meth:`save` (the class is looked up in the registry)."""
         _, cfg, state = load_arrays(Path(path), kind="prior")
-        cfg = dict(cfg)
+        cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}  # "_..." = bookkeeping, not kwargs
         try:
             prior_cls = PRIORS.resolve(cfg.pop("type"), allow_import=False)
         except (ValueError, KeyError) as e:

@@ -1,0 +1,100 @@
+"""Benchmark the HMM prior's EM backends (torch / hmmlearn / pomegranate) on the same latents and init.
+
+    python benchmarks/hmm_backends.py                      # synthetic 80-d HMM data, K=300, 10 EM iterations
+    python benchmarks/hmm_backends.py --latents Z.npz      # real latents: arrays Z (N, D) and lengths
+
+Every backend starts from the same k-means initialisation (same seed) and runs ``--iters`` EM
+iterations; the table gives seconds per iteration, the speed-up over hmmlearn and the final
+per-frame log-likelihood scored by seqgen's common forward code.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+from seqgen.priors.hmm import HMMPrior
+
+
+def synthetic(n_states: int, dim: int, n_frames: int, seq_len: int, seed: int) -> list[np.ndarray]:
+    """Sequences from a random sticky Gaussian HMM (means ~ N(0, 3^2), variances in [0.3, 1.5])."""
+    rng = np.random.default_rng(seed)
+    A = rng.dirichlet(np.full(n_states, 0.1), size=n_states) * 0.2 + 0.8 * np.eye(n_states)
+    mu = 3.0 * rng.standard_normal((n_states, dim))
+    sd = np.sqrt(rng.uniform(0.3, 1.5, (n_states, dim)))
+    cum = np.cumsum(A, axis=1)
+    seqs = []
+    for _ in range(-(-n_frames // seq_len)):
+        s = np.empty(seq_len, dtype=np.int64)
+        s[0] = rng.integers(n_states)
+        for t, u in enumerate(rng.random(seq_len - 1), start=1):
+            s[t] = min(np.searchsorted(cum[s[t - 1]], u * cum[s[t - 1], -1]), n_states - 1)
+        seqs.append(mu[s] + sd[s] * rng.standard_normal((seq_len, dim)))
+    return seqs
+
+
+def load_latents(path: str) -> list[np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        Z, lengths = z["Z"].astype(np.float64), z["lengths"].astype(np.int64)
+    return np.split(Z, np.cumsum(lengths)[:-1])
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latents", help="npz with Z (N, D) and lengths (n_seq,); default: synthetic data")
+    ap.add_argument("--states", type=int, default=300)
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--backends", default="torch,hmmlearn,pomegranate", help="comma-separated")
+    ap.add_argument("--dim", type=int, default=80, help="synthetic data only")
+    ap.add_argument("--frames", type=int, default=25_000, help="synthetic data only")
+    ap.add_argument("--seq-len", type=int, default=100, help="synthetic data only")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS / torch threads for every backend (1: fair to hmmlearn's serial C++, and "
+                         "multi-threaded BLAS collapses on a CPU shared with other jobs)")
+    args = ap.parse_args(argv)
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    with threadpool_limits(args.threads):
+        run(args)
+
+
+def run(args) -> None:
+
+    seqs = load_latents(args.latents) if args.latents else synthetic(args.states, args.dim, args.frames, args.seq_len, args.seed)
+    n_frames = sum(len(s) for s in seqs)
+    print(f"data: {'latents ' + args.latents if args.latents else 'synthetic HMM'}: {len(seqs)} sequences, "
+          f"{n_frames} frames, D={seqs[0].shape[1]}; K={args.states}, {args.iters} EM iterations")
+    print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{args.threads} thread(s), load average before {os.getloadavg()[0]:.2f}")
+
+    rows = []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        h = HMMPrior(n_states=args.states, backend=backend, n_iter=args.iters, tol=0.0, random_state=args.seed)
+        t0 = time.perf_counter()
+        h.fit(seqs, progress=True)
+        total = time.perf_counter() - t0
+        sec = float(np.mean(h.iter_seconds_))
+        rows.append(dict(backend=backend, sec=sec, iters=len(h.iter_seconds_), init=total - sum(h.iter_seconds_),
+                         score=h.score(seqs), note=h.backend_note_, reseeded=h.n_reseeded_,
+                         load=os.getloadavg()[0]))
+        print(f"  {backend}: {sec:.2f} s/iter, final {rows[-1]['score']:.4f} nats/frame", flush=True)
+
+    ref = next((r["sec"] for r in rows if r["backend"] == "hmmlearn"), None)
+    print()
+    print(f"| backend | s / EM iter | x hmmlearn | iters | init + setup s | final log-lik / frame | re-seeded | load | notes |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = f"{ref / r['sec']:.1f}" if ref else "-"
+        print(f"| {r['backend']} | {r['sec']:.3f} | {ratio} | {r['iters']} | {r['init']:.1f} | {r['score']:.4f} | "
+              f"{r['reseeded']} | {r['load']:.1f} | {r['note']} |")
+
+
+if __name__ == "__main__":
+    main()

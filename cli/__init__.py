@@ -1,0 +1,1 @@
+"""The `seqgen` command-line front end (installed as ``seqgen.cli``)."""

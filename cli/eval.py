@@ -1,0 +1,32 @@
+"""`seqgen eval RUN_DIR`: classifier-based metrics of generated digits vs real ones (IS, mIS, AM, FID, NDB, ...)."""
+from __future__ import annotations
+
+import click
+
+from .main import common, resolve_common
+
+@click.command("eval")
+@click.argument("run_dir", type=click.Path())
+@click.option("--count", type=int, default=1000, show_default=True, help="Utterances to generate and score.")
+@click.option("--temperature", type=float, default=None, help="Sampling temperature (default: the recipe's).")
+@click.option("--prior", "priors", multiple=True,
+              help="Fitted prior label to evaluate (repeatable, e.g. --prior default --prior gaussian).")
+@click.option("--data", type=click.Path(), default=None, help="FSDD folder (default: where the run found it).")
+@click.option("--no-reference", is_flag=True, help="Skip the real-audio reference rows (faster).")
+@common
+@click.pass_context
+def eval_(ctx, run_dir, count, temperature, priors, data, no_reference, device, seed):
+    """Generate COUNT utterances and score them with an FSDD digit classifier; writes RUN_DIR/eval.json."""
+    from seqgen.pipeline.evaluate import evaluate, format_table
+
+    device, seed = resolve_common(ctx, device, seed)
+    if count < 2:
+        raise click.BadParameter(f"must be at least 2, got {count}", param_hint="--count")
+    progress = ctx.find_root().obj["progress"]
+    results = [
+        evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
+                 prior=None if label == "default" else label, data=data, device=device or "cpu",
+                 progress=progress, reference_rows=not no_reference and i == 0)
+        for i, label in enumerate(priors or ["default"])
+    ]
+    click.echo(format_table(*results))

@@ -1,0 +1,73 @@
+"""`seqgen generate RUN_DIR`: a long stream (--seconds) or separate utterances (--count)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .main import common, resolve_common
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--seconds", type=float, default=None, help="Length of one continuous stream (default: the recipe's).")
+@click.option("--count", type=int, default=None, help="Generate COUNT separate utterances instead of a stream.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="WAV file for stream mode.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Folder for --count mode.")
+@click.option("--temperature", type=float, default=None, help="Emission noise scale (0 = state means, 1 = model).")
+@click.option("--prior", "prior_label", default=None, help="Which fitted prior (default: the recipe's; see fit-prior).")
+@click.option("--prompt", type=click.Path(dir_okay=False), default=None,
+              help="Continue this audio file: output = prompt + --seconds of new audio.")
+@click.option("--block-frames", type=int, default=256, show_default=True, help="Frames decoded per block (memory).")
+@common
+@click.pass_context
+def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, prior_label, prompt, block_frames, device, seed):
+    """Sample latents from the prior, decode and overlap-add them into WAV files."""
+    from seqgen.errors import SeqgenError
+    from seqgen.pipeline.generate import Generator, check_seconds
+
+    device, seed = resolve_common(ctx, device, seed)
+    if count is not None and seconds is not None:
+        raise click.UsageError("give --seconds (one stream) or --count (separate utterances), not both")
+    if count is not None and count <= 0:
+        raise click.BadParameter(f"must be positive, got {count}", param_hint="--count")
+    if seconds is not None:
+        check_seconds(seconds)
+    if block_frames <= 0:
+        raise click.BadParameter("must be positive", param_hint="--block-frames")
+    gen = Generator(run_dir, prior=prior_label, device=device or "cpu")
+    seed = gen.cfg.seed if seed is None else seed
+    temperature = gen.cfg.generate.temperature if temperature is None else temperature
+    if temperature < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--temperature")
+    progress = ctx.find_root().obj["progress"]
+    count = count if count is not None else (gen.cfg.generate.count if seconds is None else 0)
+    if prompt is not None:
+        from seqgen.audio.io import load_audio, peak_normalize, write_wav
+
+        if count:
+            raise click.UsageError("--prompt continues one stream; it does not combine with --count")
+        x = load_audio(prompt, gen.sample_rate)
+        if gen.cfg.data.normalize == "peak":
+            x = peak_normalize(x, gen.cfg.data.peak)
+        seconds = seconds if seconds is not None else gen.cfg.generate.seconds
+        out = out or str(Path(run_dir) / "generated" / f"continued_seed{seed}.wav")
+        y = gen.continue_audio(x, seconds, seed=seed, temperature=temperature)
+        info = write_wav(out, y, gen.sample_rate)
+        click.echo(f"wrote {out} ({len(y) / gen.sample_rate - seconds:.2f} s prompt + {seconds:.2f} s new, "
+                   f"peak {info['peak']:.2f})")
+        return
+    if count:
+        folder = Path(out_dir or Path(run_dir) / "generated")
+        recs = gen.write_utterances(folder, count, seed=seed, temperature=temperature)
+        click.echo(f"wrote {len(recs)} utterances to {folder}/ "
+                   f"({sum(r['seconds'] for r in recs):.1f} s, seed {seed}, temperature {temperature})")
+    else:
+        seconds = seconds if seconds is not None else gen.cfg.generate.seconds
+        out = out or str(Path(run_dir) / "generated" / f"stream_seed{seed}.wav")
+        if not Path(out).parent.exists() and out_dir is None and Path(out).parent != Path(run_dir) / "generated":
+            raise SeqgenError(f"output folder {Path(out).parent} does not exist")
+        rec = gen.write_stream(out, seconds, seed=seed, temperature=temperature, block_frames=block_frames,
+                               progress=progress)
+        click.echo(f"wrote {rec['path']} ({rec['seconds']:.2f} s at {gen.sample_rate} Hz, peak {rec['peak']:.2f}, "
+                   f"seed {seed}, temperature {temperature})")

@@ -1,0 +1,33 @@
+"""`seqgen score FILE RUN_DIR`: per-frame score (prior + reconstruction log-likelihood) of any audio under a run."""
+from __future__ import annotations
+
+import click
+
+from .main import common, resolve_common
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("run_dir", type=click.Path())
+@click.option("--prior", "prior_label", default=None, help="Which fitted prior (default: the recipe's).")
+@click.option("--data", type=click.Path(), default=None,
+              help="The run's data set (only needed once, to calibrate against its test split).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@common
+@click.pass_context
+def score(ctx, file, run_dir, prior_label, data, as_json, device, seed):
+    """Score FILE under RUN_DIR's autoencoder and prior (nats per frame; higher = more typical)."""
+    from seqgen.pipeline.evaluate import score_file
+
+    device, _ = resolve_common(ctx, device, seed)
+    r = score_file(file, run_dir, prior=prior_label, data=data, device=device or "cpu",
+                   progress=ctx.find_root().obj["progress"])
+    if as_json:
+        import json
+
+        click.echo(json.dumps(r, indent=2))
+        return
+    click.echo(f"{r['file']}: {r['total_per_frame']:.2f} nats/frame over {r['n_frames']} frames "
+               f"(prior {r['prior_ll_per_frame']:.2f} + reconstruction {r['recon_ll_per_frame']:.2f}); "
+               f"percentile among test utterances {r['total_percentile']:.0f}"
+               + (" — UNUSUAL for this model" if r["unusual"] else ""))

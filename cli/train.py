@@ -1,0 +1,38 @@
+"""`seqgen train RECIPE`: run a recipe's stages into a run directory."""
+from __future__ import annotations
+
+import click
+
+from .main import common, resolve_common
+
+
+@click.command()
+@click.argument("recipe", type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (default runs/<recipe name>).")
+@click.option("--data", type=click.Path(), default=None, help="Data folder (overrides recipe, $SEQGEN_DATA, cache).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key, e.g. prior.n_states=50.")
+@click.option("--resume", is_flag=True, help="Continue autoencoder training from the run's last checkpoint.")
+@click.option("--force", is_flag=True, help="Redo every stage even if its outputs exist for this config.")
+@common
+@click.pass_context
+def train(ctx, recipe, out, data, overrides, resume, force, device, seed):
+    """Train the autoencoder and fit the prior of RECIPE (a folder with config.toml)."""
+    from seqgen.config import load_recipe
+    from seqgen.pipeline.train import train as run_train
+
+    cfg = load_recipe(recipe, overrides)
+    device, seed = resolve_common(ctx, device, seed)
+    if device:
+        cfg.device = device
+    if seed is not None:
+        cfg.seed = seed
+    out = out or f"runs/{cfg.name}"
+    run = run_train(cfg, out, data=data, resume=resume, force=force, progress=ctx.find_root().obj["progress"])
+    m = run.read_metrics()
+    ae, pr = m.get("autoencoder_test", {}), m.get("priors", {}).get("default", {})
+    click.echo(f"run directory: {run.path}")
+    if ae:
+        click.echo(f"  autoencoder test SNR {ae['snr_db']:.2f} dB")
+    if pr:
+        click.echo(f"  prior {pr['type']}: train {pr['train_ll_per_frame']:.2f} / test {pr['test_ll_per_frame']:.2f} nats/frame")
+    click.echo(f"  samples: {run.samples}/, plot: {run.plots}/spectrograms.png, metrics: {run.metrics}")

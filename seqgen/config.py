@@ -1,0 +1,242 @@
+"""Typed recipe configuration: TOML -> dataclasses; unknown keys and wrong types are errors naming the key.
+
+A recipe is ``recipes/<name>/config.toml``. ``include = "../base/config.toml"`` at the top
+deep-merges a base recipe first (a variant overrides a few keys). Component tables
+(``[data]``, ``[autoencoder]``, ``[prior]``) name a registered class (``source`` / ``type``) and
+pass their other keys to its constructor; those keys are checked against the constructor's
+signature and default types. ``--set section.key=value`` overrides use TOML value syntax.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    source: str = "fsdd"
+    path: str = ""
+    sample_rate: int = 8000
+    normalize: str = "peak"  # "peak" | "none"
+    peak: float = 0.9
+    pad_frames: int = 1  # silent frames added at both ends so the prior learns where sequences start/end
+    strict: bool = False  # an undecodable file is an error instead of a warning
+    options: dict = field(default_factory=dict)  # dataset constructor kwargs (the table's other keys)
+
+
+@dataclass
+class FramingConfig:
+    frame_length: int = 800
+    hop: int = 400
+    window: str = "hann"
+
+
+@dataclass
+class ComponentConfig:
+    type: str = ""
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 64
+    segment_frames: int = 8
+    lr: float = 1e-3
+    loss: str = "mrstft"
+
+
+@dataclass
+class GenerateConfig:
+    seconds: float = 10.0
+    count: int = 0
+    temperature: float = 1.0
+    block_frames: int = 256
+
+
+@dataclass
+class Config:
+    name: str = "run"
+    seed: int = 0
+    device: str = "cpu"
+    data: DataConfig = field(default_factory=DataConfig)
+    framing: FramingConfig = field(default_factory=FramingConfig)
+    autoencoder: ComponentConfig = field(default_factory=lambda: ComponentConfig("conv"))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    prior: ComponentConfig = field(default_factory=lambda: ComponentConfig("hmm"))
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    recipe_dir: str = ""  # set by load_recipe, for data.path relative to the recipe
+
+    def to_dict(self) -> dict:
+        """The resolved config as nested plain data (component options flattened into their table)."""
+        d = dataclasses.asdict(self)
+        for sec, key in (("data", "source"), ("autoencoder", "type"), ("prior", "type")):
+            opts = d[sec].pop("options")
+            d[sec].update(opts)
+        return d
+
+
+_COMPONENT_KEY = {"data": "source", "autoencoder": "type", "prior": "type"}
+_SECTIONS = {"data": DataConfig, "framing": FramingConfig, "train": TrainConfig, "generate": GenerateConfig}
+
+
+def _check_type(key: str, value: Any, expected) -> Any:
+    """Return ``value`` if it fits ``expected`` (a type, or a default value's type); else ConfigError."""
+    if expected is None or expected is Any:
+        return value
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected in (list, tuple) and isinstance(value, (list, tuple)):
+        return list(value)
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true/false, got {value!r}")
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if isinstance(expected, type) and not isinstance(value, expected):
+        raise ConfigError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def from_dict(raw: dict) -> Config:
+    """Build a :class:`Config` from nested plain data; unknown keys and wrong types raise ConfigError."""
+    raw = copy.deepcopy(raw)
+    raw.pop("include", None)
+    cfg = Config()
+    hints = get_type_hints(Config)
+    for key, value in raw.items():
+        if key in _SECTIONS or key in _COMPONENT_KEY:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key}: expected a table [{key}], got {value!r}")
+            setattr(cfg, key, _section(key, value))
+        elif key in ("name", "seed", "device", "recipe_dir"):
+            setattr(cfg, key, _check_type(key, value, hints[key]))
+        else:
+            raise ConfigError(f"unknown config key {key!r}; known: {', '.join(sorted(hints))}")
+    return cfg
+
+
+def _section(name: str, table: dict):
+    cls = _SECTIONS.get(name)
+    if cls is None:  # autoencoder / prior: type + free options checked later against the class
+        comp_key = _COMPONENT_KEY[name]
+        table = dict(table)
+        return ComponentConfig(type=_check_type(f"{name}.{comp_key}", table.pop(comp_key, ""), str) or
+                               getattr(Config(), name).type, options=table)
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)} - {"options"}
+    kwargs, options = {}, {}
+    for k, v in table.items():
+        if k in known:
+            kwargs[k] = _check_type(f"{name}.{k}", v, hints[k])
+        elif "options" in hints:
+            options[k] = v
+        else:
+            raise ConfigError(f"unknown config key '{name}.{k}'; known: {', '.join(sorted(known))}")
+    if "options" in hints:
+        kwargs["options"] = options
+    return cls(**kwargs)
+
+
+def check_options(section: str, cls, options: dict, skip: tuple[str, ...] = ()) -> dict:
+    """Check component ``options`` against ``cls.__init__``: unknown keys and wrong types name the key."""
+    params = {k: p for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self" and k not in skip}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return options
+    out = {}
+    for k, v in options.items():
+        if k not in params:
+            raise ConfigError(
+                f"unknown config key '{section}.{k}' for {cls.__name__}; known: {', '.join(sorted(params))}"
+            )
+        default = params[k].default
+        expected = None if default is inspect.Parameter.empty or default is None else type(default)
+        out[k] = _check_type(f"{section}.{k}", v, expected)
+    return out
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def read_toml(path: Path, _seen: tuple = ()) -> dict:
+    """Read a recipe TOML, resolving ``include`` chains (relative to the including file)."""
+    path = path.resolve()
+    if path in _seen:
+        raise ConfigError(f"include cycle: {' -> '.join(map(str, _seen + (path,)))}")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"recipe file not found: {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"syntax error in {path}: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text (TOML) file") from None
+    inc = raw.get("include")
+    if inc:
+        raw = _deep_merge(read_toml(path.parent / inc, _seen + (path,)), raw)
+    return raw
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``"prior.n_states=50"`` -> ``(["prior", "n_states"], 50)``; values use TOML syntax, bare words are strings."""
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.split("."), parsed
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``--set`` items. Switching a component (``prior.type=gmm`` where the recipe says hmm)
+    drops the recipe's options for the old component; later ``prior.*`` items then apply."""
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        path, value = parse_override(item)
+        if len(path) == 2 and _COMPONENT_KEY.get(path[0]) == path[1] and isinstance(raw.get(path[0]), dict):
+            if raw[path[0]].get(path[1], value) != value:
+                raw[path[0]] = {}
+        node = raw
+        for p in path[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item}: {'.'.join(path[:-1])} is not a table")
+        node[path[-1]] = value
+    return raw
+
+
+def recipe_file(recipe: str | Path) -> Path:
+    """A recipe folder (holding config.toml) or a TOML file."""
+    p = Path(recipe)
+    if p.is_dir():
+        p = p / "config.toml"
+    if not p.is_file():
+        raise ConfigError(f"no recipe at {recipe}: expected a folder with config.toml or a .toml file")
+    return p
+
+
+def load_recipe(recipe: str | Path, overrides: list[str] = ()) -> Config:
+    """Load a recipe folder/file, apply ``--set`` overrides, return a checked :class:`Config`."""
+    path = recipe_file(recipe)
+    raw = apply_overrides(read_toml(path), list(overrides))
+    cfg = from_dict(raw)
+    cfg.recipe_dir = str(path.parent.resolve())
+    return cfg

@@ -1,0 +1,6 @@
+"""Training and generation stages (data prep, autoencoder, encode, prior, report), re-runnable."""
+from .generate import Generator
+from .run_dir import RunDir
+from .train import fit_prior, train
+
+__all__ = ["Generator", "RunDir", "fit_prior", "train"]

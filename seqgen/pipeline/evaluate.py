@@ -1,0 +1,286 @@
+"""`seqgen eval` / `seqgen score`: classifier-based metrics of generated digits; per-frame score of any audio.
+
+``evaluate`` generates utterances from a run, classifies them with the cached FSDD digit
+classifier (:mod:`seqgen.evaluation.classifier`) and reports the SC09-style metrics of
+:mod:`seqgen.evaluation.generative` next to the same metrics of real audio passed through the
+same code (the real test split: the ceiling; AE reconstructions of it: the best any prior can
+do with this autoencoder). ``score_file`` gives the per-frame score of any audio under the
+trained model, so users can rank audio or flag what the model finds unusual.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..artefacts import read_json, write_json
+from ..audio.framing import overlap_add
+from ..errors import SeqgenError
+from ..evaluation import generative as gm
+from .prepare import load_split, make_dataset, to_frames
+from .train import load_latents, standardise
+
+log = logging.getLogger("seqgen")
+
+EVAL_FILE = "eval.json"
+CALIBRATION_FILE = "score_calibration.json"
+
+
+# ------------------------------------------------------------------ helpers
+def _fsdd(cfg, data):
+    """The run's FSDD data set, one sequence per utterance (even for ``concatenate = true`` runs)."""
+    from ..data.fsdd import FSDD
+
+    ds, where = make_dataset(cfg, data)
+    if not isinstance(ds, FSDD):
+        raise SeqgenError(f"`seqgen eval` scores spoken digits with an FSDD classifier; this run's data.source is "
+                          f"{cfg.data.source!r}")
+    return FSDD(ds.root, digits=ds.digits, speakers=ds.speakers), where
+
+
+def _row(P, F, *, p_y_train, F_train, F_test=None, labels=None, ndb_k=20, self_ref=None) -> dict:
+    """Every metric of one set of clips from its posteriors ``P (N, 10)`` and features ``F (N, 128)``."""
+    nn = gm.nearest_neighbour_distances(F, F_train, exclude_self=self_ref == "train")
+    row = {
+        "n": len(P),
+        "inception_score": gm.inception_score(P),
+        "modified_inception_score": gm.modified_inception_score(P),
+        "am_score": gm.am_score(P, p_y_train),
+        "digits_covered": gm.digits_covered(P),
+        "class_histogram": np.bincount(P.argmax(1), minlength=P.shape[1]).tolist(),
+        "mean_entropy": float(gm.entropy(P).mean()),
+        "fid_test": None if F_test is None or self_ref == "test" else gm.frechet_distance(F, F_test),
+        "fid_train": None if self_ref == "train" else gm.frechet_distance(F, F_train),
+        "ndb": gm.ndb(F_train, F, k=ndb_k)["ndb"] if len(F) >= ndb_k else None,
+        "ndb_k": ndb_k,
+        "nn_train_distance_median": float(np.median(nn)),
+    }
+    if labels is not None:
+        row["accuracy"] = float(np.mean(P.argmax(1) == np.asarray(labels)))
+    return row
+
+
+def _reconstruct(model, utts, spec, pad: int, device: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Encode -> decode -> overlap-add each utterance (framed as in training); returns (originals, reconstructions)."""
+    from ..autoencoder.train import decode_sequences, encode_sequences
+
+    frames = [to_frames(u.audio, spec, pad) for u in utts]
+    rec = decode_sequences(model, encode_sequences(model, frames, device=device), device=device)
+    return [overlap_add(f, spec) for f in frames], [overlap_add(r, spec) for r in rec]
+
+
+def _snr_db(ref: list[np.ndarray], est: list[np.ndarray]) -> float:
+    r, e = np.concatenate(ref).astype(np.float64), np.concatenate(est).astype(np.float64)
+    return float(10 * np.log10(np.sum(r**2) / max(np.sum((r - e) ** 2), 1e-20)))
+
+
+# ------------------------------------------------------------------ eval
+def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperature: float | None = None,
+             prior: str | None = None, data: str | None = None, device: str = "cpu", progress: bool = True,
+             reference_rows: bool = True) -> dict:
+    """Generate ``count`` utterances from a run and score them; writes ``eval.json`` and returns the result.
+
+    Rows (each: IS, mIS, AM, FID, NDB, digits covered, class histogram, median distance to the
+    nearest training utterance — see :mod:`seqgen.evaluation.generative` for the definitions):
+
+    - ``generated``: ``count`` utterances from the prior (lengths drawn from the training
+      utterances' frame counts), decoded and overlap-added. FID against the held-out test split
+      (``fid_test``, the headline) and the training split (``fid_train``).
+    - ``real_test`` (``reference_rows``): the test split itself — the ceiling. FID vs the
+      training split; NN distance = how far real unseen digits are from the training set.
+    - ``ae_reconstruction`` (``reference_rows``): the test split encoded, decoded and
+      overlap-added — what a perfect prior could reach with this autoencoder.
+
+    Also: ``memorisation`` (median NN distance of generated vs real test utterances to the
+    training set; a ratio ≪ 1 means copies), ``prior_test_ll_per_frame`` (mean log-likelihood
+    per frame of the held-out test latents under the prior, nats, standardised latent space),
+    ``autoencoder_test_snr_db`` (metrics.json's ``autoencoder_test`` when present).
+    FID/NDB depend on sample sizes (``n`` in each row): compare rows of equal ``count``.
+    ``eval.json`` holds one entry per prior label, so several priors can be compared.
+    """
+    from ..evaluation.classifier import get_classifier
+    from .generate import Generator
+
+    if count < 2:
+        raise SeqgenError(f"--count must be at least 2 (FID needs a covariance), got {count}")
+    t0 = time.perf_counter()
+    gen = Generator(run_dir, prior=prior, device=device)
+    cfg, sr = gen.cfg, gen.sample_rate
+    temperature = cfg.generate.temperature if temperature is None else float(temperature)
+    ds, where = _fsdd(cfg, data)
+    log.info("eval: data %s", where)
+    clf = get_classifier(ds.root, device=device, progress=progress)
+    train_utts = load_split(cfg, ds, "train", progress)
+    test_utts = load_split(cfg, ds, "test", progress)
+    pad = cfg.data.pad_frames
+
+    P_train, F_train = clf.classify([u.audio for u in train_utts], sr)
+    P_test, F_test = clf.classify([u.audio for u in test_utts], sr)
+    p_y_train = P_train.mean(0)
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([gen.spec.n_frames(len(u.audio) + 2 * pad * gen.spec.hop) for u in train_utts], size=count)
+    log.info("eval: generating %d utterances (prior %s, seed %d, temperature %g)", count, prior or "default", seed,
+             temperature)
+    audio = gen.utterances(count, seed=seed, temperature=temperature, lengths=lengths)
+    P_gen, F_gen = clf.classify(audio, sr)
+    rows = {"generated": _row(P_gen, F_gen, p_y_train=p_y_train, F_train=F_train, F_test=F_test)}
+
+    metrics = gen.run.read_metrics()
+    snr = metrics.get("autoencoder_test", {}).get("snr_db")
+    if reference_rows or snr is None:
+        ref, rec = _reconstruct(gen.model, test_utts, gen.spec, pad, device)
+        snr = _snr_db(ref, rec) if snr is None else snr
+    if reference_rows:
+        labels = [u.label for u in test_utts]
+        rows["real_test"] = _row(P_test, F_test, p_y_train=p_y_train, F_train=F_train, F_test=F_test,
+                                 labels=labels, self_ref="test")
+        rows["ae_reconstruction"] = _row(*clf.classify(rec, sr), p_y_train=p_y_train,
+                                         F_train=F_train, F_test=F_test, labels=labels)
+
+    lat = load_latents(gen.run)
+    nn_gen = rows["generated"]["nn_train_distance_median"]
+    nn_test = float(np.median(gm.nearest_neighbour_distances(F_test, F_train)))
+    result = {
+        "run": str(gen.run.path.name), "prior": prior or "default", "prior_type": gen.prior.name,
+        "count": count, "seed": seed, "temperature": temperature,
+        "classifier": {k: clf.info.get(k) for k in ("cache_key", "test_accuracy", "n_train", "train_seconds")},
+        "rows": rows,
+        "memorisation": {"generated_nn_train_median": nn_gen, "test_nn_train_median": nn_test,
+                         "ratio": nn_gen / nn_test if nn_test > 0 else None},
+        "prior_test_ll_per_frame": gen.prior.score(*standardise(lat, "test")),
+        "autoencoder_test_snr_db": snr,
+        "seconds": time.perf_counter() - t0,
+    }
+    path = gen.run.path / EVAL_FILE
+    everything = read_json(path) if path.exists() else {}
+    everything[result["prior"]] = result
+    write_json(path, everything)
+    return result
+
+
+def format_table(*results: dict) -> str:
+    """Plain-text table of one or more :func:`evaluate` results (reference rows printed once)."""
+    cols = [("IS", "inception_score", "{:.2f}"), ("mIS", "modified_inception_score", "{:.4g}"),
+            ("AM", "am_score", "{:.3f}"), ("FID(test)", "fid_test", "{:.2f}"),
+            ("FID(train)", "fid_train", "{:.2f}"), ("NDB", "ndb", "{}"), ("digits", "digits_covered", "{}"),
+            ("NN(train)", "nn_train_distance_median", "{:.2f}"), ("acc", "accuracy", "{:.3f}"), ("n", "n", "{}")]
+    lines = []
+    for r in results:
+        lines.append((f"generated: {r['prior']} ({r['prior_type']}), T={r['temperature']:g}", r["rows"]["generated"]))
+    for r in results[:1]:
+        for key, label in (("real_test", "real test split (ceiling)"),
+                           ("ae_reconstruction", "AE reconstruction of test")):
+            if key in r["rows"]:
+                lines.append((label, r["rows"][key]))
+    w = max(len(name) for name, _ in lines)
+
+    def cell(fmt, v):
+        return "-" if v is None else fmt.format(v)
+
+    out = [" ".join([f"{'':{w}}"] + [f"{c:>10}" for c, _, _ in cols])]
+    out += [" ".join([f"{name:{w}}"] + [f"{cell(fmt, row.get(k)):>10}" for _, k, fmt in cols]) for name, row in lines]
+    out.append("")
+    for r in results:
+        m = r["memorisation"]
+        ratio = "-" if m["ratio"] is None else f"{m['ratio']:.2f}"
+        out.append(f"{r['prior']}: test log-likelihood {r['prior_test_ll_per_frame']:.2f} nats/frame; "
+                   f"NN-to-train distance generated/real-test = {ratio} (≪ 1 would mean memorised training data)")
+    r = results[0]
+    snr = r["autoencoder_test_snr_db"]
+    acc = r["classifier"].get("test_accuracy")
+    out.append(f"autoencoder test SNR {'-' if snr is None else f'{snr:.2f}'} dB; digit classifier test accuracy "
+               f"{'-' if acc is None else f'{acc:.3f}'}. IS/mIS/FID(test)/NN: higher/higher/lower/close to real; "
+               f"AM/NDB: lower (NDB/K ~ 0.05 is ideal).")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------ score
+def _gauss_ll(residual: np.ndarray, var: float) -> float:
+    """Σ_n log N(residual_n; 0, var)."""
+    return float(-0.5 * (len(residual) * math.log(2 * math.pi * var) + np.sum(residual.astype(np.float64) ** 2) / var))
+
+
+def _score_parts(gen, x: np.ndarray, pad: int) -> tuple[float, np.ndarray, np.ndarray, int]:
+    """(prior log-likelihood summed over frames, overlap-added input, its reconstruction residual, T) of one clip."""
+    from ..autoencoder.train import decode_sequences, encode_sequences
+
+    frames = to_frames(x, gen.spec, pad)
+    z = encode_sequences(gen.model, [frames], device=gen.device)[0]
+    prior_ll = float(gen.prior.log_prob([(z - gen.mean) / gen.std])[0])
+    rec = decode_sequences(gen.model, [z], device=gen.device)[0]
+    ref = overlap_add(frames, gen.spec).astype(np.float64)
+    return prior_ll, ref, ref - overlap_add(rec, gen.spec), len(frames)
+
+
+def _calibration(gen, prior_label: str, data: str | None, progress: bool) -> dict:
+    """σ² and the per-utterance scores of the run's test split (cached in score_calibration.json)."""
+    run = gen.run
+    key = f"{run.stage_hash(run.autoencoder)}:{prior_label}:{run.stage_hash(run.prior_path(prior_label))}"
+    path = run.path / CALIBRATION_FILE
+    cached = read_json(path) if path.exists() else {}
+    if key in cached:
+        return cached[key]
+    ds, _ = _fsdd(gen.cfg, data) if gen.cfg.data.source == "fsdd" else make_dataset(gen.cfg, data)
+    pad = gen.cfg.data.pad_frames
+    parts = [_score_parts(gen, u.audio, pad) for u in load_split(gen.cfg, ds, "test", progress)]
+    n_samples = sum(len(r) for _, _, r, _ in parts)
+    var = max(sum(float(np.sum(r**2)) for _, _, r, _ in parts) / n_samples, 1e-12)
+    prior_pf = [ll / t for ll, _, _, t in parts]
+    recon_pf = [_gauss_ll(r, var) / t for _, _, r, t in parts]
+    cal = {"noise_var": var, "test_prior_ll_per_frame": prior_pf, "test_recon_ll_per_frame": recon_pf,
+           "test_total_per_frame": [a + b for a, b in zip(prior_pf, recon_pf)]}
+    cached[key] = cal
+    write_json(path, cached)
+    return cal
+
+
+def score_file(path: str | Path, run_dir: str | Path, *, prior: str | None = None, data: str | None = None,
+               device: str = "cpu", progress: bool = False) -> dict:
+    """Per-frame score of any audio file under a trained run: ``total = prior + reconstruction`` (nats/frame).
+
+    The file is loaded at the run's sample rate, loudness-normalised and framed exactly like
+    training data (``pad_frames`` of silence at both ends), encoded to latents ``z (T, D)``,
+    standardised with the run's statistics to ``z̃``. Then, with T frames and the overlap-added
+    waveform x (n samples) and its reconstruction x̂ = OLA(decode(z)):
+
+    - ``prior_ll_per_frame`` = log p_prior(z̃) / T — the quantity ``metrics.json`` reports as
+      ``test_ll_per_frame`` (standardised space: the constant Jacobian -Σ_d log std_d per frame
+      is left out);
+    - ``recon_ll_per_frame`` = Σ_n log N(x_n; x̂_n, σ²) / T, σ² the run's mean squared
+      per-sample reconstruction error on its test split — how well the autoencoder can
+      represent the audio at all;
+    - ``total_per_frame`` = their sum: the log-density of a model "latents from the prior, audio =
+      decoder output + white Gaussian noise σ²", evaluated at the encoder's latents (an
+      encoder-based point estimate, not the marginal likelihood, which the AE does not define).
+
+    Each comes with its ``*_percentile`` among the run's test utterances (computed once per
+    autoencoder/prior and cached in ``score_calibration.json``, which needs the run's data);
+    ``unusual`` is true when the total is below the 1st percentile of the test utterances'.
+    """
+    from ..audio.io import load_audio, peak_normalize
+    from .generate import Generator
+
+    gen = Generator(run_dir, prior=prior, device=device)
+    cfg = gen.cfg
+    x = load_audio(path, gen.sample_rate)
+    if cfg.data.normalize == "peak":
+        x = peak_normalize(x, cfg.data.peak)
+    label = prior or "default"
+    cal = _calibration(gen, label, data, progress)
+    prior_ll, ref, r, t = _score_parts(gen, x, cfg.data.pad_frames)
+    out = {"file": str(path), "run": gen.run.path.name, "prior": label, "n_frames": t,
+           "seconds": len(x) / gen.sample_rate, "prior_ll_per_frame": prior_ll / t,
+           "recon_ll_per_frame": _gauss_ll(r, cal["noise_var"]) / t,
+           "recon_snr_db": float(10 * np.log10(max(np.sum(ref**2), 1e-20) / max(np.sum(r**2), 1e-20))),
+           "noise_var": cal["noise_var"]}
+    out["total_per_frame"] = out["prior_ll_per_frame"] + out["recon_ll_per_frame"]
+    for k, ref in (("prior_ll", "test_prior_ll_per_frame"), ("recon_ll", "test_recon_ll_per_frame"),
+                   ("total", "test_total_per_frame")):
+        value = out[f"{k}_per_frame"]
+        out[f"{k}_percentile"] = 100.0 * float(np.mean(np.asarray(cal[ref]) < value))
+    out["unusual"] = out["total_percentile"] < 1.0
+    return out

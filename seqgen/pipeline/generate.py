@@ -1,0 +1,155 @@
+"""`seqgen generate`: sample latents from the prior, decode each frame, overlap-add, write WAVs.
+
+Two modes (issue #2): ``stream`` — one long sequence of a given duration, decoded and written in
+blocks so memory does not grow with the output length; ``utterances`` — separate sequences whose
+lengths are drawn from the training length distribution.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..audio.framing import overlap_add
+from ..audio.io import StreamingWavWriter, write_wav
+from ..errors import SeqgenError
+from ..priors import Prior
+from .prepare import frame_spec
+from .run_dir import RunDir
+from .train import load_latents
+
+MAX_SECONDS = 24 * 3600.0
+
+
+class Generator:
+    """Everything generation needs, loaded from a run directory (nothing else is read)."""
+
+    def __init__(self, run_dir: str | Path, prior: str | None = None, device: str = "cpu"):
+        from ..autoencoder.train import load_autoencoder
+
+        self.run = RunDir(run_dir)
+        self.cfg = self.run.load_config()
+        self.spec = frame_spec(self.cfg)
+        self.sample_rate = self.cfg.data.sample_rate
+        self.device = device
+        self.model = load_autoencoder(self.run.autoencoder, device)
+        self.prior = Prior.load(self.run.prior_path(prior))
+        lat = load_latents(self.run)
+        self.mean, self.std = lat["mean"], lat["std"]
+        self.train_lengths = lat["train_lengths"]
+
+    # ------------------------------------------------------------------ latents <-> audio
+    def decode(self, z_std: np.ndarray) -> np.ndarray:
+        """Standardised latents ``(T, D)`` -> windowed frames ``(T, frame_length)``."""
+        from ..autoencoder.train import decode_sequences
+
+        z = z_std * self.std + self.mean
+        return decode_sequences(self.model, [z.astype(np.float32)], device=self.device)[0]
+
+    def to_audio(self, z_std: np.ndarray) -> np.ndarray:
+        """One latent sequence -> waveform (untrimmed overlap-add: (T-1)*hop + frame_length samples)."""
+        return overlap_add(self.decode(z_std), self.spec).astype(np.float32)
+
+    # ------------------------------------------------------------------ modes
+    def utterances(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> list[np.ndarray]:
+        """``count`` separate utterances; lengths (frames) drawn from the training lengths unless given."""
+        if count <= 0:
+            raise SeqgenError(f"--count must be positive, got {count}")
+        rng = np.random.default_rng(seed)
+        if lengths is None:
+            lengths = rng.choice(self.train_lengths, size=count, replace=True)
+        return [self.to_audio(z) for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature)]
+
+    def n_frames_for_seconds(self, seconds: float) -> tuple[int, int]:
+        check_seconds(seconds)
+        n_samples = int(round(seconds * self.sample_rate))
+        n_frames = max(1, math.ceil((n_samples - self.spec.frame_length) / self.spec.hop) + 1)
+        return n_frames, n_samples
+
+    def stream(self, seconds: float, seed=None, temperature: float = 1.0, block_frames: int = 256,
+               context: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        """Yield audio blocks of one continuous stream of ``seconds`` s.
+
+        Overlap-add across block boundaries: a block's last ``frame_length - hop`` samples still
+        await the next block's first frames, so they are carried as ``tail``. The output is the
+        same whatever ``block_frames`` is.
+        """
+        n_frames, n_samples = self.n_frames_for_seconds(seconds)
+        hop, N = self.spec.hop, self.spec.frame_length
+        tail = np.zeros(N - hop, dtype=np.float32)
+        done = emitted = 0
+        for block in self.prior.sample_stream(seed=seed, temperature=temperature, block_frames=block_frames,
+                                              context=context):
+            block = block[: n_frames - done]
+            done += len(block)
+            ola = self.to_audio(block)
+            ola[: N - hop] += tail
+            b = len(block) * hop
+            out, tail = ola[:b], ola[b:]
+            out = out[: n_samples - emitted]
+            emitted += len(out)
+            yield out
+            if done >= n_frames:
+                break
+        yield tail[: n_samples - emitted]
+
+    def encode_audio(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Audio ``(T,)`` -> (windowed frames without the trailing pad frame, standardised latents)."""
+        from ..audio.framing import frame
+        from ..autoencoder.train import encode_sequences
+
+        frames = frame(x.astype(np.float32), self.spec)[:-1].astype(np.float32)
+        z = encode_sequences(self.model, [frames], device=self.device)[0]
+        return frames, (z - self.mean) / self.std
+
+    def continue_audio(self, prompt: np.ndarray, seconds: float, seed=None, temperature: float = 1.0) -> np.ndarray:
+        """Prompt followed by ``seconds`` s of new audio (goes beyond the paper).
+
+        The prompt is encoded and its latents condition the prior (HMM: forward-filtered state
+        posterior at the prompt's end; AR: its hidden state). The prompt's own windowed frames and
+        the decoded continuation frames are overlap-added together, so the prompt's last half-window
+        crossfades into the continuation and everything before it is the prompt itself.
+        """
+        check_seconds(seconds)
+        hop, N = self.spec.hop, self.spec.frame_length
+        prompt = np.asarray(prompt, dtype=np.float32)
+        if len(prompt) < N:
+            raise SeqgenError(f"prompt is too short: {len(prompt)} samples, need at least one frame ({N})")
+        prompt = prompt[: len(prompt) // hop * hop]
+        frames, z = self.encode_audio(prompt)
+        n_new = math.ceil(seconds * self.sample_rate / hop)
+        stream = self.prior.sample_stream(seed=seed, temperature=temperature, block_frames=n_new, context=z)
+        new = self.decode(next(stream)[:n_new])
+        out = overlap_add(np.concatenate([frames, new]), self.spec)[self.spec.pad:]
+        return out[: len(prompt) + int(round(seconds * self.sample_rate))].astype(np.float32)
+
+    def write_stream(self, path: str | Path, seconds: float, seed=None, temperature: float = 1.0,
+                     block_frames: int = 256, progress: bool = False) -> dict:
+        """Stream ``seconds`` s into a 16-bit WAV (atomic: appears complete or not at all)."""
+        from tqdm.auto import tqdm
+
+        n_frames, _ = self.n_frames_for_seconds(seconds)
+        with StreamingWavWriter(path, self.sample_rate) as w, \
+                tqdm(total=round(seconds, 2), unit="s", desc="generating", disable=not progress) as bar:
+            for out in self.stream(seconds, seed, temperature, block_frames):
+                w.write(out)
+                bar.update(round(len(out) / self.sample_rate, 2))
+        return {"path": str(path), "seconds": w.n_samples / self.sample_rate, "peak": w.peak, "clipped": w.clipped}
+
+    def write_utterances(self, out_dir: str | Path, count: int, seed=None, temperature: float = 1.0,
+                         prefix: str = "sample") -> list[dict]:
+        out_dir = Path(out_dir)
+        recs = []
+        for i, x in enumerate(self.utterances(count, seed, temperature)):
+            p = out_dir / f"{prefix}_{i:04d}.wav"
+            recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
+        return recs
+
+
+def check_seconds(seconds: float) -> None:
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)) or seconds <= 0:
+        raise SeqgenError(f"--seconds must be a positive number, got {seconds}")
+    if seconds > MAX_SECONDS:
+        raise SeqgenError(f"--seconds {seconds:g} is more than {MAX_SECONDS:g} (24 h); generate in several files")

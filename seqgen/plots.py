@@ -1,0 +1,51 @@
+"""Figures people would rather look at than read: spectrograms of real vs generated audio (paper Figs. 6-7)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _spec_db(x: np.ndarray, sr: int, n_fft: int = 256) -> np.ndarray:
+    import librosa
+
+    S = np.abs(librosa.stft(x.astype(np.float32), n_fft=n_fft, hop_length=n_fft // 4)) ** 2
+    return librosa.power_to_db(S, ref=1.0, top_db=None)
+
+
+def spectrogram_comparison(real: list[tuple[str, np.ndarray]], generated: list[tuple[str, np.ndarray]],
+                           sr: int, path: str | Path, title: str = "") -> Path:
+    """Two rows of log-power spectrograms (top: training audio, bottom: generated), one colour scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import librosa.display
+    import matplotlib.pyplot as plt
+
+    from .artefacts import atomic_write
+
+    cols = max(len(real), len(generated), 1)
+    fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 5.6), squeeze=False, constrained_layout=True)
+    vmax = max(_spec_db(x, sr).max() for _, x in real + generated if len(x))
+    img = None
+    for row, (label, items) in enumerate((("training", real), ("generated", generated))):
+        for c in range(cols):
+            ax = axes[row][c]
+            if c >= len(items):
+                ax.axis("off")
+                continue
+            name, x = items[c]
+            img = librosa.display.specshow(_spec_db(x, sr), sr=sr, hop_length=64, x_axis="time", y_axis="hz",
+                                           ax=ax, vmin=vmax - 80, vmax=vmax, cmap="magma")
+            ax.set_title(f"{label}: {name}", fontsize=8)
+            if c:
+                ax.set_ylabel("")
+    if img is not None:
+        fig.colorbar(img, ax=axes, format="%+.0f dB", shrink=0.8)
+    if title:
+        fig.suptitle(title)
+    path = Path(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+    return path

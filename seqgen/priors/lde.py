@@ -1,0 +1,255 @@
+"""Latent Density Estimator (Yoo, Lee & Kwak, §3.3): autoregressive over the dimensions of one latent vector."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+from scipy.special import ndtr
+
+from .ar import module_from_numpy, module_to_numpy, seeded_init, split_train_valid, standardiser, torch_device
+from .base import Prior, register_prior
+
+LOG_2PI = math.log(2.0 * math.pi)
+LOG_STD_MIN, LOG_STD_MAX = -7.0, 3.0  # standardised units
+
+
+def _build_net(dim: int, n_mix: int, max_filters: int | None, position_bias: bool):
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    n_layers = max(1, math.ceil(math.log2(max(dim, 2))))
+    widths = [2 ** (l + 3) if max_filters is None else min(2 ** (l + 3), max_filters) for l in range(n_layers)]
+
+    class LDENet(nn.Module):
+        """WaveNet-style stack over the dimension axis: layer l is a causal conv (kernel 2, dilation 2^l,
+        2^(l+3) gated filters), so output i sees inputs i - 2^L + 1 .. i, i.e. all of z_<i."""
+
+        def __init__(self):
+            super().__init__()
+            c_in = 3
+            self.convs, self.res, self.skips = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+            for l, w in enumerate(widths):
+                self.convs.append(nn.Conv1d(c_in, 2 * w, kernel_size=2, dilation=2**l))
+                self.res.append(nn.Conv1d(c_in, w, 1) if c_in != w else nn.Identity())
+                self.skips.append(nn.Conv1d(w, widths[-1], 1))
+                c_in = w
+            # the MDN head is 1x1: per dimension i it maps features of z_<i to (pi, mu, log sigma) for z_i
+            self.head = nn.Sequential(nn.ReLU(), nn.Conv1d(widths[-1], widths[-1], 1), nn.ReLU(),
+                                      nn.Conv1d(widths[-1], 3 * n_mix, 1))
+            self.pos = nn.Parameter(torch.zeros(3 * n_mix, dim)) if position_bias else None
+
+        def forward(self, z, m):
+            """``z, m (B, D)`` (standardised latent, mask) -> ``logw, mu, log_std (B, D, K)`` of p(z_i | z_<i)."""
+            zm = z * m
+            # input at i: [z_{i-1} (zero-padded), m_{i-1}, m_i]; the shift by one makes the stack causal
+            prev = F.pad(torch.stack([zm, m], 1), (1, -1))
+            h = torch.cat([prev, m[:, None]], 1)
+            skip = 0
+            for l, (conv, res, sk) in enumerate(zip(self.convs, self.res, self.skips)):
+                # causal: left-pad by the dilation so output i sees inputs i - 2^l and i only
+                a, b = conv(F.pad(h, (2**l, 0))).chunk(2, 1)
+                g = torch.tanh(a) * torch.sigmoid(b)  # WaveNet gated activation
+                skip = skip + sk(g)
+                h = res(h) + g
+            p = self.head(skip)
+            if self.pos is not None:
+                p = p + self.pos
+            logw, mu, log_std = p.transpose(1, 2).chunk(3, -1)
+            return torch.log_softmax(logw, -1), mu, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    return LDENet()
+
+
+def _log_prob_dims(net, z, m):
+    """Per-dimension ``m_i log p(z_i | z_<i)``, ``(B, D)``."""
+    import torch
+
+    logw, mu, log_std = net(z, m)
+    y = (z[..., None] - mu) * torch.exp(-log_std)
+    comp = logw - 0.5 * y**2 - log_std - 0.5 * LOG_2PI
+    return torch.logsumexp(comp, -1) * m
+
+
+@register_prior("lde")
+class LDEPrior(Prior):
+    """``p(z) = prod_i sum_k pi_ik N(z_i; mu_ik, sigma_ik^2)`` with ``(pi, mu, sigma)_i`` a function of ``z_<i``.
+
+    Yoo, Lee & Kwak's latent density estimator (§3.3): a dilated causal 1-D conv net over the
+    dimension axis (filter size 2, ceil(log2 D) layers, 2^(l+3) filters in layer l, capped at
+    ``max_filters``; ``None`` = the paper's widths), inputs augmented with the zero padding and a
+    binary mask of real entries (so one net scores masked / incrementally grown latents), a 1x1 conv
+    MDN head (pi softmax, mu linear, sigma exp), Adam(lr 2e-4, betas (0.5, 0.999)). ``position_bias``
+    adds a learned per-dimension bias to the head (not in the paper; helps small nets). Frames are
+    i.i.d.; latents are standardised per dimension first. Early stopping on held-out sequences.
+
+    Fitted: ``net_``, ``shift_, scale_ (D,)``, ``history_`` (train log-likelihood per frame, index 0 =
+    untrained), ``valid_history_``, ``best_epoch_``.
+    """
+
+    iid_frames = True
+
+    def __init__(
+        self,
+        n_mix: int = 10,
+        max_filters: int | None = 32,
+        position_bias: bool = True,
+        max_epochs: int = 30,
+        batch_size: int = 128,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        valid_fraction: float = 0.1,
+        patience: int = 5,
+        seed: int | None = 0,
+        device: str = "cpu",
+    ):
+        for name, v, lo in [("n_mix", n_mix, 1), ("max_epochs", max_epochs, 0),
+                            ("batch_size", batch_size, 1), ("patience", patience, 1)]:
+            if int(v) != v or v < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        if max_filters is not None and (int(max_filters) != max_filters or max_filters < 1):
+            raise ValueError(f"max_filters must be None or an integer >= 1, got {max_filters!r}")
+        betas = tuple(float(b) for b in betas)
+        if not lr > 0 or len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"need lr > 0 and two betas in [0, 1); got {lr}, {betas}")
+        if not 0 <= valid_fraction < 1:
+            raise ValueError(f"valid_fraction must be in [0, 1), got {valid_fraction}")
+        self.n_mix, self.max_filters, self.position_bias = int(n_mix), max_filters, bool(position_bias)
+        self.max_epochs, self.batch_size, self.lr, self.betas = int(max_epochs), int(batch_size), float(lr), list(betas)
+        self.valid_fraction, self.patience, self.seed, self.device = float(valid_fraction), int(patience), seed, str(device)
+
+    def to(self, device: str) -> "LDEPrior":
+        """Move the network (and future training / sampling) to ``device``."""
+        self.device = str(device)
+        if hasattr(self, "net_"):
+            self.net_.to(torch_device(self.device))
+            self._net64_of = None
+        return self
+
+    def _new_net(self):
+        return seeded_init(lambda: _build_net(self.dim_, self.n_mix, self.max_filters, self.position_bias), self.seed)
+
+    # ----------------------------------------------------------------- fitting
+    def _frames_lp(self, Z: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """log p of standardised frames ``Z (N, D)`` in standardised units, ``(N,)``."""
+        import torch
+
+        dev = next(self.net_.parameters()).device
+        out = np.empty(len(Z))
+        self.net_.eval()
+        with torch.no_grad():
+            for i in range(0, len(Z), chunk):
+                z = torch.as_tensor(Z[i : i + chunk], dtype=torch.float32, device=dev)
+                out[i : i + chunk] = _log_prob_dims(self.net_, z, torch.ones_like(z)).sum(1).double().cpu().numpy()
+        return out
+
+    def _fit(self, seqs, progress):
+        import torch
+        from tqdm.auto import tqdm
+
+        rng = np.random.default_rng(self.seed)
+        X = np.concatenate(seqs)
+        self.shift_, self.scale_ = standardiser(X)
+        if len(seqs) >= 2:
+            tr, va = split_train_valid(len(seqs), self.valid_fraction, rng)
+            train = np.concatenate([seqs[i] for i in tr])
+            valid = np.concatenate([seqs[i] for i in va]) if len(va) else X[:0]
+        else:  # one sequence: hold out frames (the model treats them as i.i.d. anyway)
+            tr, va = split_train_valid(len(X), self.valid_fraction, rng)
+            train, valid = X[tr], X[va]
+        train = ((train - self.shift_) / self.scale_).astype(np.float32)
+        valid = ((valid - self.shift_) / self.scale_).astype(np.float32)
+        log_scale = float(np.log(self.scale_).sum())
+
+        self.net_ = self._new_net().to(torch_device(self.device))
+        dev = next(self.net_.parameters()).device
+        opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr, betas=tuple(self.betas))
+        self.history_ = [self._frames_lp(train).mean() - log_scale]
+        self.valid_history_ = [self._frames_lp(valid).mean() - log_scale] if len(valid) else []
+        best, best_state, bad, self.best_epoch_ = -np.inf, None, 0, 0
+        train_t = torch.as_tensor(train, device=dev)
+        ones = torch.ones(min(self.batch_size, len(train)), self.dim_, device=dev)
+        bar = tqdm(range(1, self.max_epochs + 1), desc="lde prior", disable=not progress, leave=False)
+        for epoch in bar:
+            self.net_.train()
+            perm = torch.as_tensor(rng.permutation(len(train)), device=dev)
+            tot = 0.0
+            for i in range(0, len(train), self.batch_size):
+                z = train_t[perm[i : i + self.batch_size]]
+                lp = _log_prob_dims(self.net_, z, ones[: len(z)]).sum(1)
+                opt.zero_grad()
+                (-lp.mean()).backward()
+                opt.step()
+                tot += lp.sum().item()
+            self.history_.append(tot / len(train) - log_scale)
+            monitor = self.history_[-1]
+            if len(valid):
+                monitor = self._frames_lp(valid).mean() - log_scale
+                self.valid_history_.append(monitor)
+            bar.set_postfix(train=f"{-self.history_[-1]:.3f}", valid=f"{-monitor:.3f}")
+            if monitor > best + 1e-4:
+                best, bad, self.best_epoch_ = monitor, 0, epoch
+                best_state = copy.deepcopy(self.net_.state_dict())
+            else:
+                bad += 1
+                if bad >= self.patience:
+                    break
+        bar.close()
+        if best_state is not None:
+            self.net_.load_state_dict(best_state)
+        self.net_.eval()
+        self.history_, self.valid_history_ = np.asarray(self.history_), np.asarray(self.valid_history_)
+
+    # ----------------------------------------------------------------- density / sampling
+    def _log_prob_frames(self, x):
+        return self._frames_lp((x - self.shift_) / self.scale_) - np.log(self.scale_).sum()
+
+    def _sample(self, lengths, rng, temperature):
+        import torch
+
+        N, D = sum(lengths), self.dim_
+        # (N, D, 2) normals, row-major: frame n uses the same normals however frames are split
+        # into sequences / stream blocks. [..., 0] picks the component via Phi, [..., 1] is the noise.
+        e = rng.standard_normal((N, D, 2))
+        # float64 copy: float32 convolutions round differently for different batch sizes, which would
+        # make a stream depend on its block size
+        if getattr(self, "_net64_of", None) is not self.net_:  # cached; fit / load make a new net_
+            self._net64, self._net64_of = copy.deepcopy(self.net_).double().eval(), self.net_
+        net = self._net64
+        dev = next(net.parameters()).device
+        z = torch.zeros(N, D, dtype=torch.float64, device=dev)
+        m = torch.ones_like(z)
+        rows = np.arange(N)
+        with torch.no_grad():
+            for i in range(D):  # dimension by dimension: z_i ~ p(z_i | z_<i)
+                logw, mu, log_std = (t[:, i].cpu().numpy() for t in net(z, m))
+                if temperature == 0:
+                    k = logw.argmax(1)
+                else:
+                    cdf = np.cumsum(np.exp(logw - logw.max(1, keepdims=True)), 1)
+                    k = np.minimum((cdf <= (ndtr(e[:, i, 0]) * cdf[:, -1])[:, None]).sum(1), self.n_mix - 1)
+                zi = mu[rows, k] + temperature * np.exp(log_std[rows, k]) * e[:, i, 1]
+                z[:, i] = torch.as_tensor(zi, device=dev)
+        X = z.cpu().numpy() * self.scale_ + self.shift_
+        return np.split(X, np.cumsum(lengths)[:-1])
+
+    # ----------------------------------------------------------------- persistence
+    def state_dict(self):
+        return {
+            **module_to_numpy(self.net_),
+            "shift_": self.shift_, "scale_": self.scale_,
+            "history_": np.asarray(self.history_), "valid_history_": np.asarray(self.valid_history_),
+            "best_epoch_": np.array(self.best_epoch_),
+        }
+
+    def load_state_dict(self, state):
+        self.shift_ = np.asarray(state["shift_"], dtype=np.float64)
+        self.scale_ = np.asarray(state["scale_"], dtype=np.float64)
+        self.dim_ = len(self.shift_)
+        self.history_ = np.asarray(state.get("history_", []))
+        self.valid_history_ = np.asarray(state.get("valid_history_", []))
+        self.best_epoch_ = int(state.get("best_epoch_", 0))
+        self.net_ = self._new_net()
+        module_from_numpy(self.net_, state)
+        self.net_.to(torch_device(self.device)).eval()
