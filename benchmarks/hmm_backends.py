@@ -91,7 +91,7 @@ def run(args) -> None:
     print(f"| backend | s / EM iter | x hmmlearn | iters | init + setup s | final log-lik / frame | re-seeded | load | notes |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        ratio = f"{ref / r['sec']:.1f}" if ref else "-"
+        ratio = f"{ref / r['sec']:.3g}" if ref else "-"
         print(f"| {r['backend']} | {r['sec']:.3f} | {ratio} | {r['iters']} | {r['init']:.1f} | {r['score']:.4f} | "
               f"{r['reseeded']} | {r['load']:.1f} | {r['note']} |")
 

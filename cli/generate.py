@@ -23,7 +23,6 @@ from .main import common, resolve_common
 @click.pass_context
 def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, prior_label, prompt, block_frames, device, seed):
     """Sample latents from the prior, decode and overlap-add them into WAV files."""
-    from seqgen.errors import SeqgenError
     from seqgen.pipeline.generate import Generator, check_seconds
 
     device, seed = resolve_common(ctx, device, seed)
@@ -65,8 +64,6 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, prior_labe
     else:
         seconds = seconds if seconds is not None else gen.cfg.generate.seconds
         out = out or str(Path(run_dir) / "generated" / f"stream_seed{seed}.wav")
-        if not Path(out).parent.exists() and out_dir is None and Path(out).parent != Path(run_dir) / "generated":
-            raise SeqgenError(f"output folder {Path(out).parent} does not exist")
         rec = gen.write_stream(out, seconds, seed=seed, temperature=temperature, block_frames=block_frames,
                                progress=progress)
         click.echo(f"wrote {rec['path']} ({rec['seconds']:.2f} s at {gen.sample_rate} Hz, peak {rec['peak']:.2f}, "

@@ -42,10 +42,8 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished stages and checkpoints are kept; rerun with --resume", err=True)
             sys.exit(130)
-        except PermissionError as e:
-            raise click.ClickException(f"permission denied: {e.filename or e}") from None
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
-            raise click.ClickException(f"{e.strerror}: {e.filename}") from None
+        except OSError as e:  # unwritable output folder, path under a file, disk full, ...
+            raise click.ClickException(f"cannot write {e.filename or ''}: {e.strerror or e}") from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

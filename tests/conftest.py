@@ -8,6 +8,36 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: two digits, two speakers (180 train / 20 test utterances), 3 epochs, a 5-state HMM: ~30 s on 2 cores
+TINY = ["data.digits=[0, 1]", 'data.speakers=["jackson", "theo"]', "train.epochs=3",
+        "prior.n_states=5", "prior.n_iter=10"]
+
+
+def invoke(*args, ok=True):
+    """Run the `seqgen` CLI in-process; with ``ok`` assert it succeeded."""
+    from click.testing import CliRunner
+
+    from seqgen.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["-q", *map(str, args)], catch_exceptions=False)
+    if ok:
+        assert res.exit_code == 0, res.output
+    return res
+
+
+def train_args(out, fsdd_root, *extra) -> list:
+    args = ["train", REPO / "recipes" / "spoken_digits", "--out", out, "--data", fsdd_root]
+    for s in (*TINY, *extra):
+        args += ["--set", s]
+    return args
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, fsdd_root) -> Path:
+    """A tiny spoken-digit run trained once per test session through the CLI."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    invoke(*train_args(out, fsdd_root))
+    return out
 
 
 def _data_root() -> Path | None:

@@ -62,10 +62,11 @@ def test_decoded_frames_are_windowed():
     assert torch.all(out[:, 0] == 0)  # periodic Hann starts at exactly 0
 
 
+@pytest.mark.parametrize("mode", ["nearest", "zeros"])
 @pytest.mark.parametrize("taps, stride", [(26, 4), (7, 1), (200, 8), (13, 2)])
-def test_upconv_equals_upsample_then_conv(taps, stride):
+def test_upconv_equals_upsample_then_conv(taps, stride, mode):
     torch.manual_seed(0)
-    layer = UpConv(3, 5, taps, stride)
+    layer = UpConv(3, 5, taps, stride, mode=mode)
     x = torch.randn(2, 3, 25)
     torch.testing.assert_close(layer(x), layer.reference_forward(x), atol=1e-5, rtol=1e-5)
 
@@ -82,17 +83,31 @@ class _TransposedConv(nn.Module):
         return self.t(x)
 
 
-def test_random_decoder_has_no_upsampling_lines():
-    torch.manual_seed(0)
-    m = ConvAutoencoder(channels=(16, 16, 16)).eval()
-    z = torch.randn(200, 80)
+def _decode_noise(model: ConvAutoencoder) -> np.ndarray:
     with torch.no_grad():
-        ours = overlap_add(m.decode(z).numpy())
-        m.dec = nn.ModuleList(_TransposedConv(u) for u in m.dec)
-        plain = overlap_add(m.decode(z).numpy())
-    assert len(spectral_lines(None, ours, 8000)) == 0
-    lines = spectral_lines(None, plain, 8000)
+        return overlap_add(model.eval().decode(torch.randn(200, model.latent_dim)).numpy())
+
+
+@pytest.mark.parametrize("kw", [{}, {"activation": "leaky_relu", "output_upsampling": "nearest"}])
+def test_random_decoder_has_no_upsampling_lines(kw):
+    torch.manual_seed(0)
+    assert len(spectral_lines(None, _decode_noise(ConvAutoencoder(channels=(16, 16, 16), **kw)), 8000)) == 0
+
+
+def test_plain_transposed_convs_do_add_lines():
+    """The detector's positive control: biased leaky-ReLU decoder with plain transposed convs."""
+    torch.manual_seed(0)
+    m = ConvAutoencoder(channels=(16, 16, 16), activation="leaky_relu")
+    m.dec = nn.ModuleList(_TransposedConv(u) for u in m.dec)
+    lines = spectral_lines(None, _decode_noise(m), 8000)
     assert any(abs(f - k * 500) < 10 for f in lines for k in range(1, 8))  # multiples of rate/stride
+
+
+def test_default_model_is_odd():
+    m = _tiny()
+    x = torch.randn(3, 800)
+    torch.testing.assert_close(m(-x), -m(x))
+    assert torch.all(m(torch.zeros(1, 800)) == 0)  # silence in, silence out: no bias "buzz"
 
 
 @pytest.mark.parametrize("loss", ["mrstft", "mse"])

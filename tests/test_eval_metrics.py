@@ -139,6 +139,11 @@ def test_classifier_beats_chance_and_cache_round_trip(fsdd_subset, subset_cache)
     np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-6)
     # level and sample-rate invariance of the front end (within resampling error)
     np.testing.assert_allclose(clf.predict_proba([0.1 * x[0]]), P[:1], atol=1e-4)
+    import soxr
+
+    np.testing.assert_allclose(clf.predict_proba([soxr.resample(x[0], 8000, 16000)], sr=16000), P[:1], atol=0.02)
+    silent = clf.classify([np.zeros(3000, np.float32)])  # silence is silence, not a level-normalised flat spectrum
+    assert np.isfinite(silent[0]).all() and np.isfinite(silent[1]).all()
 
     again = get_classifier(fsdd_subset, progress=False, cache=subset_cache / "classifiers")  # from the cache
     assert again.info["cache_key"] == clf.info["cache_key"]

@@ -21,9 +21,9 @@ def _taps(span: int, rate_div: int, stride: int) -> int:
 class DownConv(nn.Module):
     """Strided conv ``x [B, Cin, L] -> [B, Cout, L/stride]`` ('same' zero padding)."""
 
-    def __init__(self, c_in: int, c_out: int, taps: int, stride: int):
+    def __init__(self, c_in: int, c_out: int, taps: int, stride: int, bias: bool = True):
         super().__init__()
-        self.conv = nn.Conv1d(c_in, c_out, taps, stride=stride)
+        self.conv = nn.Conv1d(c_in, c_out, taps, stride=stride, bias=bias)
         self.pad = ((taps - stride) // 2, taps - stride - (taps - stride) // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -31,24 +31,30 @@ class DownConv(nn.Module):
 
 
 class UpConv(nn.Module):
-    """Nearest-neighbour upsampling by ``stride`` then a 'same' conv: ``x [B, Cin, L] -> [B, Cout, L*stride]``.
+    """Upsampling by ``stride`` then a 'same' conv: ``x [B, Cin, L] -> [B, Cout, L*stride]``.
 
-    Nearest upsampling is a transposed conv with a box of ``stride`` ones; its response is zero at every
-    multiple of rate/stride, and every output phase sees the same total weight, so the layer cannot add
-    the spectral lines (checkerboard) of a plain transposed conv. Computed exactly as ONE transposed
-    conv with kernel ``box * flip(w)`` (``taps + stride - 1`` taps) at the low rate: ``stride`` times
-    fewer multiply-adds than running the conv after upsampling. ``tests`` check the equivalence.
+    ``mode="nearest"``: nearest-neighbour upsampling = a transposed conv with a box of ``stride`` ones;
+    its response is zero at every multiple of rate/stride and every output phase sees the same total
+    weight, so a constant input cannot become the spectral lines (checkerboard) of a plain transposed
+    conv. ``mode="zeros"``: zero insertion, i.e. a plain transposed conv; its images are not attenuated
+    (the nearest box costs 13-18 dB at 1.5-3.5 kHz when upsampling 1 kHz -> 8 kHz, which the model
+    must learn to undo), and it is line-free only when its input has no DC: used for the last layer of
+    the odd (bias-free, tanh) decoder, whose ``taps`` (200) are also a multiple of the stride (8).
+    Either way computed as ONE transposed conv with kernel ``box * flip(w)`` at the low rate: ``stride``
+    times fewer multiply-adds than the conv after upsampling. ``tests`` check the equivalence.
     """
 
-    def __init__(self, c_in: int, c_out: int, taps: int, stride: int):
+    def __init__(self, c_in: int, c_out: int, taps: int, stride: int, bias: bool = True, mode: str = "nearest"):
         super().__init__()
-        self.conv = nn.Conv1d(c_in, c_out, taps)  # the conv applied after upsampling (weights [Cout, Cin, K])
-        self.stride, self.taps = stride, taps
+        if mode not in ("nearest", "zeros"):
+            raise ValueError(f"upsampling mode must be 'nearest' or 'zeros', got {mode!r}")
+        self.conv = nn.Conv1d(c_in, c_out, taps, bias=bias)  # conv after upsampling, weight [Cout, Cin, K]
+        self.stride, self.taps, self.mode = stride, taps, mode
         self.pad_left = (taps - 1) // 2  # 'same' padding of the high-rate conv
 
     def transposed_weight(self) -> torch.Tensor:
-        """Equivalent ``conv_transpose1d`` weight ``[Cin, Cout, taps + stride - 1]``."""
-        s = self.stride
+        """Equivalent ``conv_transpose1d`` weight ``[Cin, Cout, taps + box - 1]`` (box = stride or 1)."""
+        s = self.stride if self.mode == "nearest" else 1
         w = self.conv.weight.flip(-1)
         W = sum(F.pad(w, (j, s - 1 - j)) for j in range(s))
         return W.transpose(0, 1)
@@ -61,8 +67,18 @@ class UpConv(nn.Module):
 
     def reference_forward(self, x: torch.Tensor) -> torch.Tensor:
         """The same map written the slow, obvious way (for tests)."""
-        u = x.repeat_interleave(self.stride, dim=-1)
+        if self.mode == "nearest":
+            u = x.repeat_interleave(self.stride, dim=-1)
+        else:
+            u = F.pad(x.unsqueeze(-1), (0, self.stride - 1)).flatten(-2)  # x0 0 0 0 x1 0 0 0 ...
         return self.conv(F.pad(u, (self.pad_left, self.taps - 1 - self.pad_left)))
+
+
+# activation -> is it odd. With an odd activation and no biases encoder and decoder are odd maps
+# (f(-x) = -f(x)), like the ideal reconstruction x -> x. An un-odd decoder learns a frame-invariant
+# "default" waveform (bias path) that overlap-add repeats every hop: a buzz with lines at multiples of
+# sr/hop (20 Hz) that a phase-blind spectral loss rewards when it fills a weak high band.
+_ACTIVATIONS = {"tanh": True, "leaky_relu": False}
 
 
 @AUTOENCODERS.register("conv")
@@ -72,8 +88,10 @@ class ConvAutoencoder(nn.Module):
     ``kernel_size`` is the span of every conv layer in *input samples* (paper: 200): a layer running at
     rate ``sr / prod(previous strides)`` gets ``kernel_size / prod(previous strides)`` taps, so all layers
     see the same 25 ms of signal and the cost of the low-rate layers stays small. The decoder mirrors the
-    encoder with :class:`UpConv` blocks; with ``window_output`` its output is multiplied by the same
-    periodic Hann window as the input frames, so decoded frames overlap-add without edge clicks.
+    encoder with :class:`UpConv` blocks (nearest upsampling; ``output_upsampling`` for the last one);
+    with ``window_output`` its output is multiplied by the same periodic Hann window as the input
+    frames, so decoded frames overlap-add without edge clicks. ``activation="tanh"`` (default) makes
+    both halves odd maps with no biases (see ``_ACTIVATIONS``); ``"leaky_relu"`` adds biases.
 
     Defaults (``channels=(32, 32, 32)``, ``strides=(8, 4, 1)`` -> taps 200 / 26 / 7, 25 steps x 32
     channels before the linear map): the 200-tap layers run at 8 kHz / 8 = 1 kHz output rate and
@@ -88,6 +106,8 @@ class ConvAutoencoder(nn.Module):
         channels: tuple[int, ...] | list[int] = (32, 32, 32),
         kernel_size: int = 200,
         strides: tuple[int, ...] | list[int] = (8, 4, 1),
+        activation: str = "tanh",
+        output_upsampling: str = "zeros",
         negative_slope: float = 0.2,
         window_output: bool = True,
         window_name: str = "hann",
@@ -98,11 +118,17 @@ class ConvAutoencoder(nn.Module):
             raise ValueError(f"channels {channels} and strides {strides} must be non-empty and equally long")
         if min(channels) < 1 or min(strides) < 1 or kernel_size < 1 or latent_dim < 1:
             raise ValueError("channels, strides, kernel_size and latent_dim must be positive")
+        if output_upsampling not in ("nearest", "zeros"):
+            raise ValueError(f"output_upsampling must be 'nearest' or 'zeros', got {output_upsampling!r}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
         if frame_length % math.prod(strides):
             raise ValueError(f"frame_length {frame_length} is not divisible by prod(strides) = {math.prod(strides)}")
         self.frame_length, self.latent_dim = int(frame_length), int(latent_dim)
         self.channels, self.strides, self.kernel_size = channels, strides, int(kernel_size)
-        self.negative_slope, self.window_output = float(negative_slope), bool(window_output)
+        self.activation, self.negative_slope = activation, float(negative_slope)
+        self.window_output, self.output_upsampling = bool(window_output), output_upsampling
+        bias = not _ACTIVATIONS[activation]  # odd activation: no biases, so the whole map stays odd
         self.window_name = window_name
 
         div, taps = 1, []
@@ -112,18 +138,21 @@ class ConvAutoencoder(nn.Module):
         self.taps = taps
         self.code_length = frame_length // div  # time steps left after the last conv
         c_io = [1] + channels
-        self.enc = nn.ModuleList(DownConv(c_io[i], c_io[i + 1], taps[i], strides[i]) for i in range(len(strides)))
-        self.to_latent = nn.Linear(channels[-1] * self.code_length, latent_dim)
-        self.from_latent = nn.Linear(latent_dim, channels[-1] * self.code_length)
+        self.enc = nn.ModuleList(
+            DownConv(c_io[i], c_io[i + 1], taps[i], strides[i], bias) for i in range(len(strides))
+        )
+        self.to_latent = nn.Linear(channels[-1] * self.code_length, latent_dim, bias=bias)
+        self.from_latent = nn.Linear(latent_dim, channels[-1] * self.code_length, bias=bias)
         self.dec = nn.ModuleList(
-            UpConv(c_io[i + 1], c_io[i], taps[i], strides[i]) for i in reversed(range(len(strides)))
+            UpConv(c_io[i + 1], c_io[i], taps[i], strides[i], bias, output_upsampling if i == 0 else "nearest")
+            for i in reversed(range(len(strides)))
         )
         w = torch.tensor(window(window_name, frame_length), dtype=torch.float32)
         self.register_buffer("out_window", w if window_output else torch.ones(frame_length), persistent=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """He init for the leaky-ReLU layers, unit gain for the linear ones, zero biases.
+        """He/Xavier-gain normal init for the hidden layers, unit gain for the linear ones, zero biases.
 
         torch's default (uniform, gain 1/sqrt(3)) shrinks the signal ~3x per layer; over 8 layers the
         untrained output sits ~30 dB below the input and training crawls.
@@ -133,9 +162,12 @@ class ConvAutoencoder(nn.Module):
             if isinstance(mod, (nn.Conv1d, nn.Linear)):
                 if id(mod) in linear_out:
                     nn.init.kaiming_normal_(mod.weight, nonlinearity="linear")
+                elif self.activation == "tanh":
+                    nn.init.kaiming_normal_(mod.weight, nonlinearity="tanh")
                 else:
                     nn.init.kaiming_normal_(mod.weight, a=self.negative_slope, nonlinearity="leaky_relu")
-                nn.init.zeros_(mod.bias)
+                if mod.bias is not None:
+                    nn.init.zeros_(mod.bias)
 
     def get_config(self) -> dict:
         """Constructor kwargs (JSON-able): ``ConvAutoencoder(**m.get_config())`` rebuilds the architecture."""
@@ -145,13 +177,15 @@ class ConvAutoencoder(nn.Module):
             "channels": list(self.channels),
             "kernel_size": self.kernel_size,
             "strides": list(self.strides),
+            "activation": self.activation,
+            "output_upsampling": self.output_upsampling,
             "negative_slope": self.negative_slope,
             "window_output": self.window_output,
             "window_name": self.window_name,
         }
 
     def _act(self, x: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return torch.tanh(x) if self.activation == "tanh" else F.leaky_relu(x, self.negative_slope)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """``frames [B, N]`` (windowed) -> latents ``z [B, D]``."""

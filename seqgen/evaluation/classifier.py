@@ -1,4 +1,4 @@
-"""Spoken-digit classifier (small CNN on log-mel spectrograms) for scoring generated FSDD digits.
+"""Spoken-digit classifier (small 1-D CNN on log-mel spectrograms) for scoring generated FSDD digits.
 
 Trained by seqgen on the FSDD *training* split only (takes 5-49), never on generated audio, and
 cached under ``$SEQGEN_CACHE/classifiers/`` (or the OS cache) keyed by a checksum of the training
@@ -8,7 +8,7 @@ feed IS / mIS / AM, its penultimate layer FID / NDB / the memorisation check.
 
 Input handling: any sample rate (resampled to 8 kHz), any length (cropped to the loudest second
 or zero-padded, centred, to exactly 1 s), any level (log-mel in dB relative to the clip's own
-maximum, floored at -80 dB, so gain does not matter).
+maximum, floored at -80 dB, so gain does not matter; near-silent clips stay silence).
 """
 from __future__ import annotations
 
@@ -28,10 +28,11 @@ from ..errors import DataError
 log = logging.getLogger("seqgen")
 
 KIND = "digit_classifier"
-VERSION = 1  # bump when the architecture / features / training recipe change (invalidates caches)
+VERSION = 2  # bump when the architecture / features / training recipe change (invalidates caches)
 SR = 8000
 N_SAMPLES = SR  # 1 s
 N_FFT, WIN, HOP, N_MELS, TOP_DB = 512, 256, 128, 64, 80.0
+SILENCE_DB = -40.0  # loudest mel bin (dB power) below this = silence; peak-normalised speech is ~40 dB above it
 # No label smoothing: it caps max p(y|x) and with it IS (0.05 would cap IS of real digits near 7.5).
 TRAIN = {"epochs": 8, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4, "label_smoothing": 0.0, "seed": 0}
 
@@ -91,7 +92,9 @@ class LogMel:
         import torch
 
         db = 10.0 * torch.log10(mel.clamp_min(1e-12))
-        db = db - db.amax(dim=(1, 2), keepdim=True)  # level invariance: 0 dB = the clip's loudest bin
+        # Level invariance: 0 dB = the clip's loudest bin. Trap: without the floor a silent clip would
+        # be normalised up to a flat, full-level spectrum.
+        db = db - db.amax(dim=(1, 2), keepdim=True).clamp_min(SILENCE_DB)
         return db.clamp_min(-TOP_DB) / TOP_DB + 0.5  # roughly [-0.5, 0.5]
 
     def __call__(self, x):
@@ -279,8 +282,8 @@ def train_classifier(train_files: Sequence[tuple[Path, int]], test_files: Sequen
 
 def cache_key(train_files: Sequence[tuple[Path, int]]) -> str:
     """Checksum of the training file names, sizes and labels plus the classifier settings."""
-    h = hashlib.sha256(json.dumps({"version": VERSION, "train": TRAIN, "features": [SR, N_FFT, WIN, HOP, N_MELS]},
-                                  sort_keys=True).encode())
+    settings = {"version": VERSION, "train": TRAIN, "features": [SR, N_FFT, WIN, HOP, N_MELS, TOP_DB, SILENCE_DB]}
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for p, d in sorted(train_files, key=lambda f: Path(f[0]).name):
         h.update(f"{Path(p).name}\t{Path(p).stat().st_size}\t{d}\n".encode())
     return h.hexdigest()[:16]

@@ -41,9 +41,10 @@ def _fsdd(cfg, data):
     return FSDD(ds.root, digits=ds.digits, speakers=ds.speakers), where
 
 
-def _row(P, F, *, p_y_train, F_train, F_test=None, labels=None, ndb_k=20, self_ref=None) -> dict:
-    """Every metric of one set of clips from its posteriors ``P (N, 10)`` and features ``F (N, 128)``."""
-    nn = gm.nearest_neighbour_distances(F, F_train, exclude_self=self_ref == "train")
+def _row(P, F, *, p_y_train, F_train, F_test=None, labels=None, ndb_k=20) -> dict:
+    """Every metric of one set of clips from its posteriors ``P (N, 10)`` and features ``F (N, 128)``
+    (``F_test`` None: no FID against the test split, for the test split itself)."""
+    nn = gm.nearest_neighbour_distances(F, F_train)
     row = {
         "n": len(P),
         "inception_score": gm.inception_score(P),
@@ -52,8 +53,8 @@ def _row(P, F, *, p_y_train, F_train, F_test=None, labels=None, ndb_k=20, self_r
         "digits_covered": gm.digits_covered(P),
         "class_histogram": np.bincount(P.argmax(1), minlength=P.shape[1]).tolist(),
         "mean_entropy": float(gm.entropy(P).mean()),
-        "fid_test": None if F_test is None or self_ref == "test" else gm.frechet_distance(F, F_test),
-        "fid_train": None if self_ref == "train" else gm.frechet_distance(F, F_train),
+        "fid_test": None if F_test is None else gm.frechet_distance(F, F_test),
+        "fid_train": gm.frechet_distance(F, F_train),
         "ndb": gm.ndb(F_train, F, k=ndb_k)["ndb"] if len(F) >= ndb_k else None,
         "ndb_k": ndb_k,
         "nn_train_distance_median": float(np.median(nn)),
@@ -95,9 +96,11 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
       overlap-added — what a perfect prior could reach with this autoencoder.
 
     Also: ``memorisation`` (median NN distance of generated vs real test utterances to the
-    training set; a ratio ≪ 1 means copies), ``prior_test_ll_per_frame`` (mean log-likelihood
-    per frame of the held-out test latents under the prior, nats, standardised latent space),
-    ``autoencoder_test_snr_db`` (metrics.json's ``autoencoder_test`` when present).
+    training set, a ratio ≪ 1 meaning copies; and the fraction of generated clips closer to the
+    training set than 95 % of test clips are, ≈ 0.05 when nothing is copied),
+    ``prior_test_ll_per_frame`` (mean log-likelihood per frame of the held-out test latents under
+    the prior, nats, standardised latent space), ``autoencoder_test_snr_db`` (metrics.json's
+    ``autoencoder_test`` when present, else computed).
     FID/NDB depend on sample sizes (``n`` in each row): compare rows of equal ``count``.
     ``eval.json`` holds one entry per prior label, so several priors can be compared.
     """
@@ -136,21 +139,24 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
         snr = _snr_db(ref, rec) if snr is None else snr
     if reference_rows:
         labels = [u.label for u in test_utts]
-        rows["real_test"] = _row(P_test, F_test, p_y_train=p_y_train, F_train=F_train, F_test=F_test,
-                                 labels=labels, self_ref="test")
+        rows["real_test"] = _row(P_test, F_test, p_y_train=p_y_train, F_train=F_train, labels=labels)
         rows["ae_reconstruction"] = _row(*clf.classify(rec, sr), p_y_train=p_y_train,
                                          F_train=F_train, F_test=F_test, labels=labels)
 
     lat = load_latents(gen.run)
     nn_gen = rows["generated"]["nn_train_distance_median"]
-    nn_test = float(np.median(gm.nearest_neighbour_distances(F_test, F_train)))
+    d_test = gm.nearest_neighbour_distances(F_test, F_train)
+    nn_test = float(np.median(d_test))
+    # Near-copies: generated clips closer to some training clip than 95 % of real unseen clips are.
+    near_copy = float(np.mean(gm.nearest_neighbour_distances(F_gen, F_train) < np.percentile(d_test, 5)))
     result = {
         "run": str(gen.run.path.name), "prior": prior or "default", "prior_type": gen.prior.name,
         "count": count, "seed": seed, "temperature": temperature,
         "classifier": {k: clf.info.get(k) for k in ("cache_key", "test_accuracy", "n_train", "train_seconds")},
         "rows": rows,
         "memorisation": {"generated_nn_train_median": nn_gen, "test_nn_train_median": nn_test,
-                         "ratio": nn_gen / nn_test if nn_test > 0 else None},
+                         "ratio": nn_gen / nn_test if nn_test > 0 else None,
+                         "fraction_closer_than_test_p5": near_copy},
         "prior_test_ll_per_frame": gen.prior.score(*standardise(lat, "test")),
         "autoencoder_test_snr_db": snr,
         "seconds": time.perf_counter() - t0,
@@ -188,7 +194,8 @@ def format_table(*results: dict) -> str:
         m = r["memorisation"]
         ratio = "-" if m["ratio"] is None else f"{m['ratio']:.2f}"
         out.append(f"{r['prior']}: test log-likelihood {r['prior_test_ll_per_frame']:.2f} nats/frame; "
-                   f"NN-to-train distance generated/real-test = {ratio} (≪ 1 would mean memorised training data)")
+                   f"NN-to-train distance generated/real-test = {ratio} (≪ 1 would mean memorised training data), "
+                   f"near-copies {m['fraction_closer_than_test_p5']:.1%} (real: 5%)")
     r = results[0]
     snr = r["autoencoder_test_snr_db"]
     acc = r["classifier"].get("test_accuracy")

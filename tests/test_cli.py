@@ -1,0 +1,121 @@
+"""The `seqgen` CLI in-process (click's CliRunner): --help everywhere, and a tiny recipe end to end on real FSDD."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import invoke, train_args
+
+from seqgen.cli.main import SUBCOMMANDS
+from seqgen.evaluation.signal_metrics import audio_checks
+
+@pytest.mark.parametrize("cmd", [[], *[[c] for c in SUBCOMMANDS]])
+def test_help(cmd):
+    res = invoke(*cmd, "--help")
+    assert "Usage:" in res.output
+
+
+def test_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys; from seqgen.cli.main import cli; import click.testing as t; " \
+           "t.CliRunner().invoke(cli, ['--help']); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_train_writes_a_self_describing_run_dir(tiny_run):
+    for name in ("config.json", "autoencoder.pt", "autoencoder.json", "latents.npz", "prior.npz", "prior.json",
+                 "metrics.json", "train.log", "plots/spectrograms.png"):
+        assert (tiny_run / name).is_file(), name
+    m = json.loads((tiny_run / "metrics.json").read_text())
+    assert np.isfinite(m["autoencoder_test"]["snr_db"])
+    hist = m["autoencoder_history"]["train_loss"]
+    assert hist[-1] < hist[0], "autoencoder loss must go down"
+    p = m["priors"]["default"]
+    assert p["type"] == "hmm" and np.isfinite(p["train_ll_per_frame"]) and np.isfinite(p["test_ll_per_frame"])
+    assert json.loads((tiny_run / "config.json").read_text())["prior"]["n_states"] == 5
+
+
+def test_rerun_skips_finished_stages(tiny_run, fsdd_root):
+    before = (tiny_run / "autoencoder.pt").stat().st_mtime_ns
+    invoke(*train_args(tiny_run, fsdd_root))
+    assert (tiny_run / "autoencoder.pt").stat().st_mtime_ns == before
+    assert "skipping training" in (tiny_run / "train.log").read_text()
+
+
+def _training_audio(fsdd_root, n=20):
+    files = sorted(fsdd_root.glob("recordings/[01]_theo_*.wav"))[:n]
+    return np.concatenate([sf.read(f)[0] for f in files])
+
+
+def test_generate_stream_is_audible_speech_like(tiny_run, tmp_path, fsdd_root):
+    out = tmp_path / "digits.wav"
+    invoke("generate", tiny_run, "--seconds", 3, "--out", out, "--seed", 1)
+    info = sf.info(out)
+    assert info.samplerate == 8000 and info.frames == 24000 and info.subtype == "PCM_16"
+    x, _ = sf.read(out)
+    c, real = audio_checks(x, 8000), audio_checks(_training_audio(fsdd_root), 8000)
+    assert not c["silent"] and c["rms_db"] > -40, c            # well above silence
+    assert c["flatness"] < 0.3 and not c["noise_like"], c      # far from white noise (~0.5-0.6)
+    white = audio_checks(np.random.default_rng(0).uniform(-0.3, 0.3, 24000), 8000)
+    assert white["noise_like"] and white["flatness"] > 0.3     # the check can fail
+    # energy distribution like the training speech: most energy below 1 kHz
+    assert abs(c["frac_below_1k"] - real["frac_below_1k"]) < 0.25, (c["frac_below_1k"], real["frac_below_1k"])
+
+
+def test_generate_count_mode(tiny_run, tmp_path):
+    invoke("generate", tiny_run, "--count", 4, "--out-dir", tmp_path / "s", "--seed", 3)
+    wavs = sorted((tmp_path / "s").glob("*.wav"))
+    assert len(wavs) == 4
+    train_lengths = np.load(tiny_run / "latents.npz")["train_lengths"]
+    for w in wavs:
+        n = sf.info(w).frames
+        assert (n - 800) % 400 == 0 and (n - 800) // 400 + 1 in set(train_lengths.tolist())
+
+
+def test_same_seed_same_audio(tiny_run, tmp_path):
+    for name in ("a", "b"):
+        invoke("generate", tiny_run, "--seconds", 1, "--out", tmp_path / f"{name}.wav", "--seed", 5)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_streaming_equals_one_shot(tiny_run):
+    from seqgen.pipeline.generate import Generator
+
+    gen = Generator(tiny_run)
+    outs = [np.concatenate(list(gen.stream(4.0, seed=7, block_frames=b))) for b in (1, 13, 1000)]
+    assert len(outs[0]) == 32000
+    for o in outs[1:]:
+        np.testing.assert_allclose(o, outs[0], atol=1e-5)
+
+
+def test_prompted_continuation(tiny_run, fsdd_root, tmp_path):
+    prompt = fsdd_root / "recordings" / "1_theo_2.wav"
+    out = tmp_path / "cont.wav"
+    invoke("generate", tiny_run, "--prompt", prompt, "--seconds", 1.5, "--out", out)
+    x, _ = sf.read(prompt)
+    y, sr = sf.read(out)
+    n_prompt = len(x) // 400 * 400
+    assert len(y) == n_prompt + 12000
+    from seqgen.audio.io import peak_normalize
+
+    ref = peak_normalize(x.astype(np.float32), 0.9)[: n_prompt - 400]
+    np.testing.assert_allclose(y[: n_prompt - 400], ref, atol=2 / 32768)  # the prompt itself, up to 16-bit
+    assert np.abs(y[n_prompt:]).max() > 1e-3
+
+
+def test_fit_prior_compares_on_same_autoencoder(tiny_run):
+    res = invoke("fit-prior", tiny_run, "--prior", "gmm", "--set", "prior.n_components=3")
+    assert "gmm" in res.output and "default" in res.output
+    m = json.loads((tiny_run / "metrics.json").read_text())
+    assert {"default", "gmm"} <= set(m["priors"]) and np.isfinite(m["priors"]["gmm"]["test_ll_per_frame"])
+    assert (tiny_run / "priors" / "gmm.npz").is_file()
+    invoke("generate", tiny_run, "--prior", "gmm", "--seconds", 1, "--out", tiny_run / "g.wav")
+    res = invoke("generate", tiny_run, "--prior", "nope", "--seconds", 1, ok=False)
+    assert res.exit_code == 1 and "no prior 'nope'" in res.output
