@@ -56,6 +56,7 @@ class TrainConfig:
     segment_frames: int = 8
     lr: float = 1e-3
     loss: str = "mrstft"
+    prior_per_label: bool = False  # also fit one prior per label (digit) on the shared autoencoder
 
 
 @dataclass

@@ -119,3 +119,17 @@ def test_fit_prior_compares_on_same_autoencoder(tiny_run):
     invoke("generate", tiny_run, "--prior", "gmm", "--seconds", 1, "--out", tiny_run / "g.wav")
     res = invoke("generate", tiny_run, "--prior", "nope", "--seconds", 1, ok=False)
     assert res.exit_code == 1 and "no prior 'nope'" in res.output
+
+
+def test_per_label_priors_and_generate_label(tmp_path, fsdd_root):
+    run = tmp_path / "labels"
+    invoke(*train_args(run, fsdd_root, "train.epochs=1", "train.prior_per_label=true", "prior.type=gaussian"))
+    m = json.loads((run / "metrics.json").read_text())
+    assert {"label_0", "label_1"} <= set(m["priors"])
+    lat = np.load(run / "latents.npz")
+    ones = set(lat["train_lengths"][lat["train_labels"] == 1].tolist())
+    invoke("generate", run, "--label", 1, "--count", 3, "--out-dir", tmp_path / "ones")
+    for w in (tmp_path / "ones").glob("*.wav"):
+        assert (sf.info(w).frames - 800) // 400 + 1 in ones
+    res = invoke("generate", run, "--label", 7, "--count", 1, "--out-dir", tmp_path / "x", ok=False)
+    assert res.exit_code == 1 and "label_7" in res.output

@@ -26,8 +26,11 @@ MAX_SECONDS = 24 * 3600.0
 class Generator:
     """Everything generation needs, loaded from a run directory (nothing else is read)."""
 
-    def __init__(self, run_dir: str | Path, prior: str | None = None, device: str = "cpu"):
+    def __init__(self, run_dir: str | Path, prior: str | None = None, device: str = "cpu", label: int | None = None):
+        """``label``: use the per-label prior of that label (``train.prior_per_label``) and draw
+        utterance lengths from that label's training sequences."""
         from ..autoencoder.train import load_autoencoder
+        from .train import label_prior
 
         self.run = RunDir(run_dir)
         self.cfg = self.run.load_config()
@@ -35,10 +38,16 @@ class Generator:
         self.sample_rate = self.cfg.data.sample_rate
         self.device = device
         self.model = load_autoencoder(self.run.autoencoder, device)
+        if label is not None:
+            if prior is not None:
+                raise SeqgenError("give --label or --prior, not both")
+            prior = label_prior(label)
         self.prior = Prior.load(self.run.prior_path(prior))
         lat = load_latents(self.run)
         self.mean, self.std = lat["mean"], lat["std"]
         self.train_lengths = lat["train_lengths"]
+        if label is not None:
+            self.train_lengths = self.train_lengths[lat["train_labels"] == label]
 
     # ------------------------------------------------------------------ latents <-> audio
     def decode(self, z_std: np.ndarray) -> np.ndarray:

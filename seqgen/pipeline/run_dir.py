@@ -43,7 +43,9 @@ class RunDir:
         p = self.extra_prior(label)
         if not p.with_suffix(".json").exists():
             have = sorted(q.stem for q in (self.path / "priors").glob("*.json"))
-            raise ArtefactError(f"no prior {label!r} in {self.path}; fitted: default{''.join(', ' + h for h in have)}")
+            hint = " (train with --set train.prior_per_label=true for --label)" if label.startswith("label_") else ""
+            raise ArtefactError(f"no prior {label!r} in {self.path}; fitted: default{''.join(', ' + h for h in have)}"
+                                f"{hint}")
         return p
 
     def load_config(self) -> Config:

@@ -119,8 +119,14 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     save_latents(run, z_train, z_test, [u.label for u in train_utts], [u.label for u in test_utts], ae_hash)
     timings["encode"] = time.perf_counter() - t0
 
-    # ---- stage 4: prior
+    # ---- stage 4: prior (and, optionally, one per label: `generate --label 7`)
     fit_prior(run, cfg, prior=prior, progress=progress, force=force, timings=timings)
+    if cfg.train.prior_per_label:
+        labels = sorted({int(y) for y in load_latents(run)["train_labels"] if y >= 0})
+        if not labels:
+            raise DataError("train.prior_per_label = true, but this data set has no labels")
+        for y in labels:
+            fit_prior(run, cfg, label=label_prior(y), only_label=y, progress=progress, force=force)
 
     # ---- stage 5: report
     from .report import report
@@ -165,29 +171,44 @@ def load_latents(run: RunDir) -> dict[str, np.ndarray]:
         raise ArtefactError(f"corrupt latents file {run.latents}: {e}") from None
 
 
-def standardise(lat: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Standardised latents of ``split`` (every prior is fitted and scored in this space)."""
-    return (lat[split] - lat["mean"]) / lat["std"], lat[f"{split}_lengths"]
+def standardise(lat: dict, split: str, label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised latents ``(N, D)`` + lengths of ``split`` (every prior is fitted and scored in this
+    space), optionally only the sequences whose label is ``label``."""
+    Z, lengths = (lat[split] - lat["mean"]) / lat["std"], lat[f"{split}_lengths"]
+    if label is None:
+        return Z, lengths
+    keep = lat[f"{split}_labels"] == label
+    if not keep.any():
+        raise DataError(f"no {split} sequences with label {label}")
+    seqs = np.split(Z, np.cumsum(lengths)[:-1])
+    return np.concatenate([s for s, k in zip(seqs, keep) if k]), lengths[keep]
+
+
+def label_prior(y: int) -> str:
+    """Name under which the prior of label ``y`` is saved (``priors/label_7.*``)."""
+    return f"label_{int(y)}"
 
 
 def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: str | None = None,
-              progress: bool = True, force: bool = False, timings: dict | None = None) -> Prior:
+              only_label: int | None = None, progress: bool = True, force: bool = False,
+              timings: dict | None = None) -> Prior:
     """Fit (or reuse) a prior on the run's cached latents; record held-out log-likelihood per frame.
 
     ``label`` None fits the recipe's own prior (``prior.*``); a label saves it under ``priors/``
-    for side-by-side comparison on the same autoencoder (``seqgen fit-prior``).
+    for side-by-side comparison on the same autoencoder (``seqgen fit-prior``). ``only_label``
+    fits on (and scores) only the sequences of that data label.
     """
     prior = prior or build_prior(cfg)
     path = run.prior if label is None else run.extra_prior(label)
     lat = load_latents(run)
     lat_hash = read_json(run.latents.with_suffix(".json")).get("_stage_hash")
-    h = config_hash(cfg, *PRIOR_SECTIONS) + (lat_hash or "")
+    h = config_hash(cfg, *PRIOR_SECTIONS) + (lat_hash or "") + ("" if only_label is None else f"y{only_label}")
     name = label or "default"
     if not force and path.with_suffix(".json").exists() and run.stage_hash(path) == h:
         log.info("prior %s: found %s for this config and latents, skipping", name, path)
         return Prior.load(path)
-    Z, lengths = standardise(lat, "train")
-    Zt, lt = standardise(lat, "test")
+    Z, lengths = standardise(lat, "train", only_label)
+    Zt, lt = standardise(lat, "test", only_label)
     t0 = time.perf_counter()
     log.info("prior %s: fitting %s on %d sequences, %d frames", name, cfg.prior.type, len(lengths), len(Z))
     try:
