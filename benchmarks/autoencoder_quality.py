@@ -67,13 +67,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--fsdd-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd")
     p.add_argument("--model", type=Path, help="evaluate this saved autoencoder instead of training one")
-    p.add_argument("--out", type=Path, default=Path("ae_bench"), help="folder for weights, checkpoint, results")
+    p.add_argument("--out", type=Path, default=Path("runs/ae_bench"), help="folder for weights, checkpoint, results")
     p.add_argument("--loss", default="mrstft", choices=["mrstft", "mse"])
     p.add_argument("--epochs", type=int, default=None, help="default: train_autoencoder's default")
     p.add_argument("--channels", default=None, help="e.g. 32,64,64 (default: the model's)")
     p.add_argument("--strides", default=None, help="e.g. 8,4,1")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--fft-sizes", default=None, help="mrstft resolutions, e.g. 64,128,256,512")
     p.add_argument("--max-utterances", type=int, default=None, help="train on the first N only (smoke runs)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -100,6 +101,8 @@ def main() -> None:
         torch.manual_seed(a.seed)
         model = ConvAutoencoder(**kw)
         train_kw = {k: v for k, v in dict(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr).items() if v is not None}
+        if a.fft_sizes:
+            train_kw["loss_options"] = {"fft_sizes": [int(n) for n in a.fft_sizes.split(",")]}
         seqs = [frame(x).astype(np.float32) for x in train_sig[: a.max_utterances]]
         loads, cpu = [], [time.process_time()]
 

@@ -51,8 +51,8 @@ class ComponentConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 64
+    epochs: int = 16
+    batch_size: int = 8
     segment_frames: int = 8
     lr: float = 1e-3
     loss: str = "mrstft"

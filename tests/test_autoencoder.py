@@ -168,6 +168,7 @@ class _Evil:
         return (os.system, (f"touch {_Evil.marker}",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_crafted_pickle_is_refused_and_not_run(tmp_path):
     save_autoencoder(tmp_path / "ae.pt", _tiny())  # valid JSON description beside the weights
     _Evil.marker = tmp_path / "pwned"

@@ -66,7 +66,7 @@ def train_autoencoder(
     train_seqs: Sequence[np.ndarray],
     *,
     valid_seqs: Sequence[np.ndarray] | None = None,
-    epochs: int = 20,
+    epochs: int = 16,
     batch_size: int = 8,
     segment_frames: int = 8,
     lr: float = 1e-3,
@@ -182,31 +182,30 @@ def _evaluate(model, loss_fn, frames, idx, batch_size) -> tuple[float, float]:
 
 
 @torch.no_grad()
+def _map_frames(fn, seqs: Sequence[np.ndarray], out_dim: int, device, batch_size: int) -> list[np.ndarray]:
+    """Apply a per-frame map to every row of every sequence, in batches of ``batch_size`` rows."""
+    lengths = [len(s) for s in seqs]
+    if sum(lengths) == 0:
+        return [np.zeros((0, out_dim), np.float32) for _ in seqs]
+    X = torch.as_tensor(np.concatenate([np.asarray(s, np.float32) for s in seqs]))
+    Y = torch.cat([fn(X[i : i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]).numpy()
+    return np.split(Y, np.cumsum(lengths)[:-1])
+
+
 def encode_sequences(
     model: nn.Module, seqs: Sequence[np.ndarray], device: str | torch.device = "cpu", batch_size: int = 4096
 ) -> list[np.ndarray]:
     """Windowed-frame sequences ``(T_i, N)`` -> latent sequences ``(T_i, D)`` float32."""
     model.to(device).eval()
-    lengths = [len(s) for s in seqs]
-    if sum(lengths) == 0:
-        return [np.zeros((0, model.latent_dim), np.float32) for _ in seqs]
-    X = torch.as_tensor(np.concatenate([np.asarray(s, np.float32) for s in seqs]))
-    Z = torch.cat([model.encode(X[i : i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]).numpy()
-    return np.split(Z, np.cumsum(lengths)[:-1])
+    return _map_frames(model.encode, seqs, model.latent_dim, device, batch_size)
 
 
-@torch.no_grad()
 def decode_sequences(
     model: nn.Module, latent_seqs: Sequence[np.ndarray], device: str | torch.device = "cpu", batch_size: int = 4096
 ) -> list[np.ndarray]:
     """Latent sequences ``(T_i, D)`` -> windowed frames ``(T_i, N)`` float32 (overlap-add them to listen)."""
     model.to(device).eval()
-    lengths = [len(z) for z in latent_seqs]
-    if sum(lengths) == 0:
-        return [np.zeros((0, model.frame_length), np.float32) for _ in latent_seqs]
-    Z = torch.as_tensor(np.concatenate([np.asarray(z, np.float32) for z in latent_seqs]))
-    X = torch.cat([model.decode(Z[i : i + batch_size].to(device)).cpu() for i in range(0, len(Z), batch_size)]).numpy()
-    return np.split(X, np.cumsum(lengths)[:-1])
+    return _map_frames(model.decode, latent_seqs, model.frame_length, device, batch_size)
 
 
 def _registry_name(model: nn.Module) -> str:

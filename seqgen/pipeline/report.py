@@ -9,6 +9,7 @@ import numpy as np
 from ..audio.framing import overlap_add
 from ..audio.io import write_wav
 from ..config import Config
+from ..evaluation.music import music_metrics
 from ..evaluation.signal_metrics import audio_checks, band_energy_db, band_snr_db, snr_db, spectral_lines
 from ..plots import spectrogram_comparison
 from .prepare import frame_spec
@@ -53,10 +54,22 @@ def report(run, model, test_utts, test_frames, train_utts, cfg: Config, *, devic
         write_wav(run.samples / f"sample_{i:02d}.wav", x, sr)
     write_wav(run.samples / "stream_10s.wav", stream, sr)
     checks = audio_checks(np.concatenate(examples), sr)
-    real = [(u.name, u.audio) for u in train_utts[:: max(1, len(train_utts) // max(1, n_examples))][:n_examples]]
-    plot = spectrogram_comparison(real, [(f"sample {i}", x) for i, x in enumerate(examples)], sr,
-                                  run.plots / "spectrograms.png", title=f"{cfg.name}: prior {cfg.prior.type}")
+    train_audio = np.concatenate([u.audio for u in train_utts])
+    if len(train_audio) / len(train_utts) > 5 * sr:  # long recordings (music): the paper's Fig. 7 layout
+        real = [("first 10 s of the training audio", train_audio[: 10 * sr])]
+        fake = [("10 s generated", stream)]
+    else:  # utterances (speech): the paper's Fig. 6 layout
+        real = [(u.name, u.audio) for u in train_utts[:: max(1, len(train_utts) // max(1, n_examples))][:n_examples]]
+        fake = [(f"sample {i}", x) for i, x in enumerate(examples)]
+    plot = spectrogram_comparison(real, fake, sr, run.plots / "spectrograms.png",
+                                  title=f"{cfg.name}: prior {cfg.prior.type}")
+    held_out = np.concatenate([u.audio for u in test_utts])
+    music = music_metrics(stream, held_out, train_audio[: 120 * sr], sr)
+    log.info("generated vs held-out: log-mel Fréchet %.1f (train vs held-out %.1f), chroma JS %.3f (%.3f) bits",
+             music["logmel_frechet"]["generated_vs_heldout"], music["logmel_frechet"]["train_vs_heldout"],
+             music["chroma_js_bits"]["generated_vs_heldout"], music["chroma_js_bits"]["train_vs_heldout"])
     metrics = {"autoencoder_test": ae, "generation": {"seconds_per_second": speed, "checks": checks,
-                                                      "n_examples": len(examples)}, "plots": [str(plot.name)]}
+                                                      "n_examples": len(examples), **music},
+               "plots": [str(plot.name)]}
     run.update_metrics(**metrics)
     return metrics

@@ -3,63 +3,15 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 
 import numpy as np
 from scipy.special import ndtr
 
-from .base import Prior, as_sequences, make_rng, register_prior
+from .base import as_sequences, make_rng, register_prior
+from .neural import NeuralPrior, seeded_init, split_train_valid, standardiser, torch_device
 
 LOG_2PI = math.log(2.0 * math.pi)
 LOG_STD_MIN, LOG_STD_MAX = -7.0, 3.0  # in standardised units; guards the NLL against collapsing components
-
-
-# ----------------------------------------------------------------------------- torch helpers (shared with lde.py)
-def torch_device(name: str):
-    import torch
-
-    if str(name).startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(f"device {name!r} is not available here; using the CPU", stacklevel=3)
-        name = "cpu"
-    return torch.device(name)
-
-
-def module_to_numpy(module, prefix: str = "net.") -> dict[str, np.ndarray]:
-    """Torch ``state_dict`` -> plain numpy arrays (exact: dtypes are kept)."""
-    return {prefix + k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
-
-
-def module_from_numpy(module, state: dict[str, np.ndarray], prefix: str = "net.") -> None:
-    import torch
-
-    sd = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in state.items() if k.startswith(prefix)}
-    module.load_state_dict(sd)  # strict: a missing / unexpected tensor is an error
-
-
-def seeded_init(factory, seed):
-    """Build a module with a private torch RNG state (global torch RNG untouched)."""
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed) if seed is not None else 0)
-        return factory()
-
-
-def split_train_valid(n_seq: int, valid_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random split of sequence indices; held-out data is whole sequences (frames within one are correlated)."""
-    perm = rng.permutation(n_seq)
-    n_valid = int(round(valid_fraction * n_seq))
-    if valid_fraction > 0 and n_valid == 0 and n_seq >= 2:
-        n_valid = 1
-    n_valid = min(n_valid, n_seq - 1)
-    return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
-
-
-def standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension shift / scale; the density of x is that of (x - shift) / scale minus sum(log scale)."""
-    shift = X.mean(axis=0)
-    scale = X.std(axis=0)
-    return shift, np.where(scale > 1e-8, scale, 1.0)
 
 
 def draw_from_mixture(logw, mu, log_std, e, temperature):
@@ -116,7 +68,7 @@ def _build_net(dim: int, hidden: int, n_layers: int, n_mix: int):
 
 
 @register_prior("ar")
-class ARPrior(Prior):
+class ARPrior(NeuralPrior):
     """``p(z_1..T) = prod_t p(z_t | z_<t)``, each factor a K-component diagonal-Gaussian mixture (an MDN,
     Bishop 1994) on the state of a causal GRU fed the previous frame (a learned start vector for t = 0).
 
@@ -346,22 +298,3 @@ class ARPrior(Prior):
                 inp = torch.as_tensor(x, dtype=torch.float32, device=dev)
             yield block
 
-    # ----------------------------------------------------------------- persistence
-    def state_dict(self):
-        return {
-            **module_to_numpy(self.net_),
-            "shift_": self.shift_, "scale_": self.scale_,
-            "history_": np.asarray(self.history_), "valid_history_": np.asarray(self.valid_history_),
-            "best_epoch_": np.array(self.best_epoch_),
-        }
-
-    def load_state_dict(self, state):
-        self.shift_ = np.asarray(state["shift_"], dtype=np.float64)
-        self.scale_ = np.asarray(state["scale_"], dtype=np.float64)
-        self.dim_ = len(self.shift_)
-        self.history_ = np.asarray(state.get("history_", []))
-        self.valid_history_ = np.asarray(state.get("valid_history_", []))
-        self.best_epoch_ = int(state.get("best_epoch_", 0))
-        self.net_ = self._new_net()
-        module_from_numpy(self.net_, state)
-        self.net_.to(torch_device(self.device)).eval()

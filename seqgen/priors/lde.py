@@ -7,8 +7,8 @@ import math
 import numpy as np
 from scipy.special import ndtr
 
-from .ar import module_from_numpy, module_to_numpy, seeded_init, split_train_valid, standardiser, torch_device
-from .base import Prior, register_prior
+from .base import register_prior
+from .neural import NeuralPrior, seeded_init, split_train_valid, standardiser, torch_device
 
 LOG_2PI = math.log(2.0 * math.pi)
 LOG_STD_MIN, LOG_STD_MAX = -7.0, 3.0  # standardised units
@@ -73,7 +73,7 @@ def _log_prob_dims(net, z, m):
 
 
 @register_prior("lde")
-class LDEPrior(Prior):
+class LDEPrior(NeuralPrior):
     """``p(z) = prod_i sum_k pi_ik N(z_i; mu_ik, sigma_ik^2)`` with ``(pi, mu, sigma)_i`` a function of ``z_<i``.
 
     Yoo, Lee & Kwak's latent density estimator (§3.3): a dilated causal 1-D conv net over the
@@ -234,22 +234,3 @@ class LDEPrior(Prior):
         X = z.cpu().numpy() * self.scale_ + self.shift_
         return np.split(X, np.cumsum(lengths)[:-1])
 
-    # ----------------------------------------------------------------- persistence
-    def state_dict(self):
-        return {
-            **module_to_numpy(self.net_),
-            "shift_": self.shift_, "scale_": self.scale_,
-            "history_": np.asarray(self.history_), "valid_history_": np.asarray(self.valid_history_),
-            "best_epoch_": np.array(self.best_epoch_),
-        }
-
-    def load_state_dict(self, state):
-        self.shift_ = np.asarray(state["shift_"], dtype=np.float64)
-        self.scale_ = np.asarray(state["scale_"], dtype=np.float64)
-        self.dim_ = len(self.shift_)
-        self.history_ = np.asarray(state.get("history_", []))
-        self.valid_history_ = np.asarray(state.get("valid_history_", []))
-        self.best_epoch_ = int(state.get("best_epoch_", 0))
-        self.net_ = self._new_net()
-        module_from_numpy(self.net_, state)
-        self.net_.to(torch_device(self.device)).eval()
