@@ -1,7 +1,7 @@
 """Benchmark the HMM prior's EM backends (torch / hmmlearn / pomegranate) on the same latents and init.
 
     python benchmarks/hmm_backends.py                      # synthetic 80-d HMM data, K=300, 10 EM iterations
-    python benchmarks/hmm_backends.py --latents Z.npz      # real latents: arrays Z (N, D) and lengths
+    python benchmarks/hmm_backends.py --latents runs/spoken_digits   # a run's latents (or an npz: Z, lengths)
 
 Every backend starts from the same k-means initialisation (same seed) and runs ``--iters`` EM
 iterations; the table gives seconds per iteration, the speed-up over hmmlearn and the final
@@ -13,6 +13,7 @@ import argparse
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -37,14 +38,24 @@ def synthetic(n_states: int, dim: int, n_frames: int, seq_len: int, seed: int) -
 
 
 def load_latents(path: str) -> list[np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        Z, lengths = z["Z"].astype(np.float64), z["lengths"].astype(np.int64)
+    """A run directory (its standardised training latents, what the prior is fitted on) or an npz
+    with arrays ``Z (N, D)`` and ``lengths``."""
+    if Path(path).is_dir():
+        from seqgen.pipeline.run_dir import RunDir
+        from seqgen.pipeline.train import load_latents as run_latents
+        from seqgen.pipeline.train import standardise
+
+        Z, lengths = standardise(run_latents(RunDir(path)), "train")
+    else:
+        with np.load(path, allow_pickle=False) as z:
+            Z, lengths = z["Z"], z["lengths"]
+    Z, lengths = np.asarray(Z, np.float64), np.asarray(lengths, np.int64)
     return np.split(Z, np.cumsum(lengths)[:-1])
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--latents", help="npz with Z (N, D) and lengths (n_seq,); default: synthetic data")
+    ap.add_argument("--latents", help="run directory, or npz with Z (N, D) and lengths (n_seq,); default: synthetic data")
     ap.add_argument("--states", type=int, default=300)
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--backends", default="torch,hmmlearn,pomegranate", help="comma-separated")

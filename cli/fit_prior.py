@@ -12,13 +12,16 @@ from .main import common, resolve_common
 @click.option("--label", default=None, help="Name to save it under (default: the prior type).")
 @click.option("--set", "overrides", multiple=True, metavar="prior.KEY=VALUE", help="Prior hyper-parameter override.")
 @click.option("--force", is_flag=True, help="Refit even if a prior with this label and config exists.")
+@click.option("--per-label", is_flag=True,
+              help="Also fit one such prior per data label (digit), for `seqgen generate --label`.")
 @common
 @click.pass_context
-def fit_prior(ctx, run_dir, prior_type, label, overrides, force, device, seed):
+def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, device, seed):
     """Fit another prior on RUN_DIR's latents and print every fitted prior's log-likelihood per frame."""
     from seqgen.config import apply_overrides, from_dict
     from seqgen.errors import ConfigError
     from seqgen.pipeline.run_dir import RunDir
+    from seqgen.pipeline.train import fit_label_priors
     from seqgen.pipeline.train import fit_prior as run_fit_prior
 
     run = RunDir(run_dir)
@@ -31,7 +34,10 @@ def fit_prior(ctx, run_dir, prior_type, label, overrides, force, device, seed):
     device, seed = resolve_common(ctx, device, seed)
     if seed is not None:
         cfg.seed = seed
-    run_fit_prior(run, cfg, label=label or cfg.prior.type, progress=ctx.find_root().obj["progress"], force=force)
+    progress = ctx.find_root().obj["progress"]
+    run_fit_prior(run, cfg, label=label or cfg.prior.type, progress=progress, force=force)
+    if per_label:
+        fit_label_priors(run, cfg, progress=progress, force=force)
     click.echo(f"{'prior':<14}{'type':<10}{'train nats/frame':>18}{'test nats/frame':>17}{'fit s':>8}")
     for name, r in sorted(run.read_metrics().get("priors", {}).items()):
         click.echo(f"{name:<14}{r['type']:<10}{r['train_ll_per_frame']:>18.2f}{r['test_ll_per_frame']:>17.2f}"

@@ -66,9 +66,9 @@ def main(argv=None) -> int:
         (manifests / f"{split}.scp").write_text("\n".join(lines) + "\n")
 
     recipe = Path(__file__).resolve().parents[1] / "recipes" / "spoken_digits"
+    # switching data.source drops the FSDD-specific options (digits, speakers) of the recipe
     cfg = load_recipe(recipe, ["data.source=custom_dataset:ManifestDataset", f"train.epochs={args.epochs}",
                                "prior.n_states=8", "prior.n_iter=10"])
-    cfg.data.options = {}  # the FSDD-specific options (digits, speakers) do not apply to this dataset
     run = train(cfg, args.out, data=str(manifests), progress=False, generate_examples=2)
     m = run.read_metrics()
     print(f"trained on {len(wavs) - 10} manifest utterances: AE test SNR {m['autoencoder_test']['snr_db']:.2f} dB, "

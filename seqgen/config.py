@@ -56,6 +56,7 @@ class TrainConfig:
     segment_frames: int = 8
     lr: float = 1e-3
     loss: str = "mrstft"
+    loss_options: dict = field(default_factory=dict)  # e.g. {w_wave = 0.3}: MultiResolutionSTFTLoss weights
     prior_per_label: bool = False  # also fit one prior per label (digit) on the shared autoencoder
 
 
@@ -152,9 +153,15 @@ def _section(name: str, table: dict):
 
 def check_options(section: str, cls, options: dict, skip: tuple[str, ...] = ()) -> dict:
     """Check component ``options`` against ``cls.__init__``: unknown keys and wrong types name the key."""
-    params = {k: p for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self" and k not in skip}
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return options
+    params: dict = {}
+    for klass in cls.__mro__:  # a subclass taking **kwargs passes them on to its base: check those too
+        own = inspect.signature(klass.__init__).parameters
+        params.update({k: p for k, p in own.items() if k not in params and k != "self" and k not in skip
+                       and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)})
+        if not any(p.kind is p.VAR_KEYWORD for p in own.values()):
+            break
+        if klass is object:
+            return options
     out = {}
     for k, v in options.items():
         if k not in params:
@@ -189,7 +196,13 @@ def read_toml(path: Path, _seen: tuple = ()) -> dict:
         raise ConfigError(f"{path} is not a text (TOML) file") from None
     inc = raw.get("include")
     if inc:
-        raw = _deep_merge(read_toml(path.parent / inc, _seen + (path,)), raw)
+        base = read_toml(path.parent / inc, _seen + (path,))
+        for sec, key in _COMPONENT_KEY.items():  # a recipe that switches a component drops its options,
+            over = raw.get(sec)                    # as `--set prior.type=...` does
+            if isinstance(over, dict) and key in over and isinstance(base.get(sec), dict) \
+                    and base[sec].get(key, over[key]) != over[key]:
+                base[sec] = {}
+        raw = _deep_merge(base, raw)
     return raw
 
 

@@ -15,30 +15,36 @@ def _spec_db(x: np.ndarray, sr: int, n_fft: int = 256) -> np.ndarray:
 
 def spectrogram_comparison(real: list[tuple[str, np.ndarray]], generated: list[tuple[str, np.ndarray]],
                            sr: int, path: str | Path, title: str = "") -> Path:
-    """Two rows of log-power spectrograms (top: training audio, bottom: generated), one colour scale."""
+    """Log-power spectrograms of training vs generated audio on one colour scale: two rows (top:
+    training, bottom: generated) for several clips (the paper's Fig. 6), or, for one long clip each,
+    side by side (Fig. 7)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import librosa.display
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from .artefacts import atomic_write
 
     cols = max(len(real), len(generated), 1)
-    fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 5.6), squeeze=False, constrained_layout=True)
+    side_by_side = len(real) == len(generated) == 1
+    shape, size = ((1, 2), (11.0, 3.8)) if side_by_side else ((2, cols), (3.2 * cols, 5.6))
+    fig, axes = plt.subplots(*shape, figsize=size, squeeze=False, constrained_layout=True)
     vmax = max(_spec_db(x, sr).max() for _, x in real + generated if len(x))
     img = None
     for row, (label, items) in enumerate((("training", real), ("generated", generated))):
         for c in range(cols):
-            ax = axes[row][c]
+            ax = axes[0][row] if side_by_side else axes[row][c]
             if c >= len(items):
                 ax.axis("off")
                 continue
             name, x = items[c]
             img = librosa.display.specshow(_spec_db(x, sr), sr=sr, hop_length=64, x_axis="time", y_axis="hz",
                                            ax=ax, vmin=vmax - 80, vmax=vmax, cmap="magma")
+            ax.xaxis.set_major_locator(MaxNLocator(5))  # librosa's default crowds short clips with ticks
             ax.set_title(f"{label}: {name}", fontsize=8)
-            if c:
+            if c or (side_by_side and row):
                 ax.set_ylabel("")
     if img is not None:
         fig.colorbar(img, ax=axes, format="%+.0f dB", shrink=0.8)

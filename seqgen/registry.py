@@ -78,7 +78,7 @@ for _reg, _items in (
               "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
               "lde": "seqgen.priors.lde:LDEPrior"}),
     (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder"}),
-    (AUTOENCODERS, {"conv": "seqgen.autoencoder.model:ConvAutoencoder"}),
+    (AUTOENCODERS, {"conv": "seqgen.autoencoder.model:ConvAutoencoder", "vae": "seqgen.autoencoder.vae:ConvVAE"}),
 ):
     for _name, _target in _items.items():
         _reg.register_lazy(_name, _target)

@@ -180,3 +180,32 @@ def test_crafted_pickle_is_refused_and_not_run(tmp_path):
     with pytest.raises(ArtefactError):
         load_autoencoder(tmp_path / "ae.pt")
     assert not _Evil.marker.exists()
+
+
+def test_vae_baseline_kl_posterior_mean_and_save_load(fsdd_frames, tmp_path):
+    from seqgen.autoencoder.vae import ConvVAE
+
+    torch.manual_seed(0)
+    m = ConvVAE(**TINY, beta=1.0)
+    assert AUTOENCODERS.resolve("vae") is ConvVAE and m.get_config()["beta"] == 1.0
+    x = torch.as_tensor(np.concatenate(fsdd_frames[:2])[:16])
+    m.train()
+    m(x)
+    mu, logvar = m.posterior(x)
+    kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
+    assert m.aux_loss is not None and m.aux_loss.item() > 0
+    assert m.aux_loss.item() == pytest.approx(kl.item(), rel=1e-5)  # beta = 1: exactly the KL per frame
+    m.eval()
+    torch.testing.assert_close(m(x), m.decode(mu))  # eval: deterministic, decodes the posterior mean
+    assert m.aux_loss is None
+    torch.testing.assert_close(m.encode(x), mu)
+    # the KL is part of the training loss: a huge beta pulls the posterior to N(0, I)
+    strong = ConvVAE(**TINY, beta=100.0)
+    mu0, lv0 = (t.mean().item() for t in (strong.posterior(x)[0].pow(2), strong.posterior(x)[1]))
+    train_autoencoder(strong, fsdd_frames[:4], epochs=3, batch_size=2, segment_frames=8, lr=3e-3, progress=False)
+    mu2, lv2 = strong.posterior(x)
+    assert mu2.pow(2).mean().item() < mu0 and lv2.mean().item() > lv0 + 0.05  # both move toward N(0, I)
+    save_autoencoder(tmp_path / "vae.pt", strong)
+    back = load_autoencoder(tmp_path / "vae.pt")
+    assert isinstance(back, ConvVAE) and back.get_config() == strong.get_config()
+    torch.testing.assert_close(back.encode(x), strong.encode(x))

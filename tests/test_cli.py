@@ -135,3 +135,11 @@ def test_per_label_priors_and_generate_label(tmp_path, fsdd_root):
         assert (sf.info(w).frames - 800) // 400 + 1 in ones
     res = invoke("generate", run, "--label", 7, "--count", 1, "--out-dir", tmp_path / "x", ok=False)
     assert res.exit_code == 1 and "label_7" in res.output
+    # per-label priors added afterwards: fit-prior --per-label, or a rerun that keeps the autoencoder
+    before = (run / "autoencoder.pt").stat().st_mtime_ns
+    for p in (run / "priors").glob("label_*"):
+        p.unlink()
+    out = invoke("fit-prior", run, "--per-label").output
+    assert "label_0" in out and "label_1" in out and (run / "priors" / "label_1.npz").is_file()
+    invoke(*train_args(run, fsdd_root, "train.epochs=1", "train.prior_per_label=false", "prior.type=gaussian"))
+    assert (run / "autoencoder.pt").stat().st_mtime_ns == before

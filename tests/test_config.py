@@ -73,3 +73,28 @@ def test_switching_component_drops_old_options():
     assert cfg.prior.type == "gmm" and cfg.prior.options == {"n_components": 4}
     same = load_recipe(REPO_RECIPES / "spoken_digits", ["prior.type=hmm"])
     assert same.prior.options["n_states"] == 300
+
+
+def test_included_recipe_switching_a_component_drops_its_options():
+    cfg = load_recipe(REPO_RECIPES / "spoken_digits_vae")
+    assert cfg.autoencoder.type == "vae" and cfg.autoencoder.options == {"beta": 0.01}
+    assert cfg.prior.type == "gaussian" and cfg.prior.options == {"fixed": True}  # no hmm n_states left
+    from seqgen.autoencoder.vae import ConvVAE  # **kwargs go to the base class: its keys are checked too
+
+    assert check_options("autoencoder", ConvVAE, {"beta": 0.5, "latent_dim": 16}) == {"beta": 0.5, "latent_dim": 16}
+    with pytest.raises(ConfigError, match="autoencoder.betta"):
+        check_options("autoencoder", ConvVAE, {"betta": 1.0})
+    with pytest.raises(ConfigError, match="autoencoder.latent_dim"):
+        check_options("autoencoder", ConvVAE, {"latent_dim": "big"})
+
+
+def test_loss_options_are_passed_and_checked():
+    from seqgen.pipeline.train import build_autoencoder
+
+    cfg = load_recipe(REPO_RECIPES / "spoken_digits", ["train.loss_options.w_wave=0.3"])
+    assert cfg.train.loss_options == {"w_wave": 0.3}
+    build_autoencoder(cfg)
+    with pytest.raises(ConfigError, match="train.loss_options.w_wav"):
+        build_autoencoder(load_recipe(REPO_RECIPES / "spoken_digits", ["train.loss_options.w_wav=0.3"]))
+    with pytest.raises(ConfigError, match="train.loss_options.w_wave"):
+        build_autoencoder(load_recipe(REPO_RECIPES / "spoken_digits", ["train.loss_options.w_wave=much"]))

@@ -135,3 +135,16 @@ def test_ar_is_causal_over_time():
 def test_gmm_needs_at_least_n_components_frames():
     with pytest.raises(ValueError, match="at least n_components=30 frames"):
         PRIORS.resolve("gmm")().fit(np.zeros((10, 2)))
+
+
+@pytest.mark.parametrize("cov", ["spherical", "diag", "full"])
+def test_fixed_gaussian_is_the_standard_normal_whatever_the_data(cov):
+    from scipy.stats import multivariate_normal
+
+    from seqgen.priors import PRIORS
+
+    Z = np.random.default_rng(0).normal(5.0, 3.0, (200, 4))
+    p = PRIORS.resolve("gaussian")(covariance_type=cov, fixed=True).fit(Z)
+    np.testing.assert_allclose(p.log_prob(Z[:3], [1, 1, 1]), multivariate_normal(np.zeros(4)).logpdf(Z[:3]))
+    x = np.concatenate(p.sample([5000], seed=1))
+    assert abs(x.mean()) < 0.05 and abs(x.std() - 1) < 0.05

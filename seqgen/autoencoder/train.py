@@ -54,7 +54,9 @@ def _segment_loss(
     ref = frames[idx.clamp_min(0)] * mask.unsqueeze(-1)
     rec = model(frames[idx.reshape(-1)[flat]])
     est = rec.new_zeros(B * S, rec.shape[-1]).index_copy(0, flat, rec).view(B, S, -1)
-    return loss_fn(est, ref, mask.to(rec.dtype)), est, ref
+    loss = loss_fn(est, ref, mask.to(rec.dtype))
+    aux = getattr(model, "aux_loss", None)  # a model's own regulariser, e.g. the VAE's KL term
+    return (loss if aux is None else loss + aux), est, ref
 
 
 def _train_config(**kw) -> dict:

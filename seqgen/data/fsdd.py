@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +13,6 @@ from .base import AudioDataset, Utterance
 PATTERN = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 TEST_TAKES = range(0, 5)
-#: every file of the release at this commit is checked against its sha256 (registry/fsdd.txt)
-COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
-BASE_URL = f"https://raw.githubusercontent.com/Jakobovski/free-spoken-digit-dataset/{COMMIT}/recordings/"
 
 
 def _recordings(root: Path) -> Path:
@@ -83,15 +79,3 @@ class FSDD(AudioDataset):
             utts = [Utterance(f"fsdd_{split}_stream", np.concatenate([u.audio for u in utts]))]
         return utts
 
-
-def download(dest: Path, progress: bool = True) -> Path:
-    """Fetch the 3,000 recordings into ``dest/recordings`` with pooch, each checked against its sha256."""
-    import pooch
-    from tqdm.auto import tqdm
-
-    registry = resources.files("seqgen.data").joinpath("registry/fsdd.txt").read_text()
-    fetcher = pooch.create(path=dest / "recordings", base_url=BASE_URL, registry=None, retry_if_failed=2)
-    fetcher.registry = dict(line.split() for line in registry.splitlines() if line.strip())
-    for name in tqdm(sorted(fetcher.registry), desc="downloading FSDD", unit="file", disable=not progress):
-        fetcher.fetch(name)
-    return dest

@@ -69,6 +69,7 @@ def report(run, model, test_utts, test_frames, train_utts, cfg: Config, *, devic
              music["logmel_frechet"]["generated_vs_heldout"], music["logmel_frechet"]["train_vs_heldout"],
              music["chroma_js_bits"]["generated_vs_heldout"], music["chroma_js_bits"]["train_vs_heldout"])
     metrics = {"autoencoder_test": ae, "generation": {"seconds_per_second": speed, "checks": checks,
+                                                      "stream_checks": audio_checks(stream, sr),
                                                       "n_examples": len(examples), **music},
                "plots": [str(plot.name)]}
     run.update_metrics(**metrics)

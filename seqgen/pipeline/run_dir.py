@@ -9,10 +9,15 @@ from ..artefacts import ArtefactError, read_json, write_json
 from ..config import Config, from_dict
 
 
-def config_hash(cfg: Config, *sections: str) -> str:
-    """Hash of the config parts a stage depends on (a changed part makes the stage re-run)."""
+def config_hash(cfg: Config, *sections: str, ignore: tuple[str, ...] = ()) -> str:
+    """Hash of the config parts a stage depends on (a changed part makes the stage re-run);
+    ``ignore`` lists ``section.key`` entries of those parts that do not affect the stage."""
     d = cfg.to_dict()
     part = {s: d[s] for s in sections}
+    for key in ignore:
+        sec, _, k = key.partition(".")
+        if isinstance(part.get(sec), dict):
+            part[sec] = {kk: v for kk, v in part[sec].items() if kk != k}
     return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
 
 

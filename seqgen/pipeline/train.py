@@ -52,6 +52,10 @@ def build_autoencoder(cfg: Config):
     except ValueError as e:
         raise ConfigError(f"autoencoder.type: {e}") from None
     opts = check_options("autoencoder", cls, cfg.autoencoder.options, skip=("frame_length",))
+    if cfg.train.loss == "mrstft":  # checked before any work starts, like every other key
+        from ..autoencoder.losses import MultiResolutionSTFTLoss
+
+        check_options("train.loss_options", MultiResolutionSTFTLoss, cfg.train.loss_options)
     try:
         return cls(frame_length=cfg.framing.frame_length, **opts)
     except ValueError as e:
@@ -91,7 +95,7 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     timings["data"] = time.perf_counter() - t0
 
     # ---- stage 2: autoencoder
-    ae_hash = config_hash(cfg, *AE_SECTIONS)
+    ae_hash = config_hash(cfg, *AE_SECTIONS, ignore=("train.prior_per_label",))
     if not force and run.autoencoder.exists() and run.stage_hash(run.autoencoder) == ae_hash:
         log.info("autoencoder: found %s for this config, skipping training", run.autoencoder)
         model = load_autoencoder(run.autoencoder, device)
@@ -102,7 +106,8 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
         history = train_autoencoder(
             model, train_frames, valid_seqs=test_frames[: max(1, len(test_frames) // 3)],
             epochs=cfg.train.epochs, batch_size=cfg.train.batch_size, segment_frames=cfg.train.segment_frames,
-            lr=cfg.train.lr, loss=cfg.train.loss, hop=spec.hop, device=device, seed=cfg.seed,
+            lr=cfg.train.lr, loss=cfg.train.loss, loss_options=cfg.train.loss_options, hop=spec.hop,
+            device=device, seed=cfg.seed,
             checkpoint_path=run.checkpoint, resume=resume, progress=progress,
             log=lambda ep, rec: log.info("autoencoder epoch %d: %s", ep, _fmt(rec)),
         )
@@ -116,17 +121,14 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     t0 = time.perf_counter()
     z_train = encode_sequences(model, train_frames, device=device)
     z_test = encode_sequences(model, test_frames, device=device)
-    save_latents(run, z_train, z_test, [u.label for u in train_utts], [u.label for u in test_utts], ae_hash)
+    save_latents(run, z_train, z_test, [u.label for u in train_utts], [u.label for u in test_utts], ae_hash,
+                 standardise=not getattr(model, "standard_normal_latents", False))
     timings["encode"] = time.perf_counter() - t0
 
     # ---- stage 4: prior (and, optionally, one per label: `generate --label 7`)
     fit_prior(run, cfg, prior=prior, progress=progress, force=force, timings=timings)
     if cfg.train.prior_per_label:
-        labels = sorted({int(y) for y in load_latents(run)["train_labels"] if y >= 0})
-        if not labels:
-            raise DataError("train.prior_per_label = true, but this data set has no labels")
-        for y in labels:
-            fit_prior(run, cfg, label=label_prior(y), only_label=y, progress=progress, force=force)
+        fit_label_priors(run, cfg, progress=progress, force=force)
 
     # ---- stage 5: report
     from .report import report
@@ -139,14 +141,15 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     return run
 
 
-def save_latents(run: RunDir, z_train, z_test, y_train, y_test, ae_hash: str) -> None:
+def save_latents(run: RunDir, z_train, z_test, y_train, y_test, ae_hash: str, standardise: bool = True) -> None:
     """latents.npz: raw latents (concatenated + lengths) of both splits, labels, and the
-    standardisation statistics every prior is fitted under."""
+    standardisation statistics every prior is fitted under (identity with ``standardise=False``,
+    for autoencoders whose latents are already meant to be N(0, I), like the VAE)."""
     import io
 
     Z = np.concatenate(z_train)
-    mean = Z.mean(0)
-    std = np.maximum(Z.std(0), 1e-6 * max(1.0, float(Z.std())))  # constant dims stay finite
+    mean = Z.mean(0) if standardise else np.zeros(Z.shape[1])
+    std = np.maximum(Z.std(0), 1e-6 * max(1.0, float(Z.std()))) if standardise else np.ones(Z.shape[1])
     arrays = {
         "train": Z.astype(np.float32), "train_lengths": np.array([len(z) for z in z_train]),
         "test": np.concatenate(z_test).astype(np.float32), "test_lengths": np.array([len(z) for z in z_test]),
@@ -225,6 +228,17 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     if timings is not None:
         timings["prior"] = fit_s
     return prior
+
+
+def fit_label_priors(run: RunDir, cfg: Config, *, progress: bool = True, force: bool = False) -> list[int]:
+    """One prior per data label (digit) on the shared autoencoder, saved as ``priors/label_<y>``
+    (what ``seqgen generate --label y`` samples from); returns the labels."""
+    labels = sorted({int(y) for y in load_latents(run)["train_labels"] if y >= 0})
+    if not labels:
+        raise DataError("per-label priors asked for, but this data set has no labels")
+    for y in labels:
+        fit_prior(run, cfg, label=label_prior(y), only_label=y, progress=progress, force=force)
+    return labels
 
 
 def _stamp(artefact: Path, stage_hash: str) -> None:

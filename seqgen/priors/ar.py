@@ -1,14 +1,13 @@
 """Autoregressive prior over time: a GRU predicts frame t from frames < t with a diagonal-Gaussian mixture output."""
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 from scipy.special import ndtr
 
 from .base import as_sequences, make_rng, register_prior
-from .neural import NeuralPrior, seeded_init, split_train_valid, standardiser, torch_device
+from .neural import EarlyStopping, NeuralPrior, seeded_init, split_train_valid, standardiser, torch_device
 
 LOG_2PI = math.log(2.0 * math.pi)
 LOG_STD_MIN, LOG_STD_MAX = -7.0, 3.0  # in standardised units; guards the NLL against collapsing components
@@ -187,8 +186,7 @@ class ARPrior(NeuralPrior):
         # history in original units (log-likelihood per frame), index 0 = untrained network
         self.history_ = [-self._mean_nll(train) - log_scale]
         self.valid_history_ = [-self._mean_nll(valid) - log_scale] if valid else []
-        best, best_state, bad = np.inf, None, 0
-        self.best_epoch_ = 0
+        stopper = EarlyStopping(self.net_, self.patience)
         lengths = np.array([len(w[1]) for w in train])
         bar = tqdm(range(1, self.max_epochs + 1), desc="ar prior", disable=not progress, leave=False)
         for epoch in bar:
@@ -210,16 +208,11 @@ class ARPrior(NeuralPrior):
                 monitor = self._mean_nll(valid)
                 self.valid_history_.append(-monitor - log_scale)
             bar.set_postfix(train=f"{tot / n + log_scale:.3f}", valid=f"{monitor + log_scale:.3f}")
-            if monitor < best - 1e-4:
-                best, bad, self.best_epoch_ = monitor, 0, epoch
-                best_state = copy.deepcopy(self.net_.state_dict())
-            else:
-                bad += 1
-                if bad >= self.patience:
-                    break
+            if stopper.step(-monitor, epoch):
+                break
         bar.close()
-        if best_state is not None:
-            self.net_.load_state_dict(best_state)
+        stopper.restore()
+        self.best_epoch_ = stopper.best_epoch
         self.net_.eval()
         self.history_ = np.asarray(self.history_)
         self.valid_history_ = np.asarray(self.valid_history_)

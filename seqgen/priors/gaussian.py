@@ -21,23 +21,30 @@ class GaussianPrior(Prior):
     ----------
     covariance_type : "spherical" (``sigma^2 I``), "diag" or "full".
     reg_covar : added to the variances (the diagonal) so constant latent dimensions stay finite.
+    fixed : if True, nothing is learned: ``fit`` sets N(0, I) (the VAE's prior; in a plain
+        autoencoder run's standardised latent space it is N(mean, diag(std^2)) of the raw latents).
 
     Fitted: ``mean_ (D,)``; ``covariance_``: ``()`` spherical, ``(D,)`` diag, ``(D, D)`` full.
     """
 
     iid_frames = True
 
-    def __init__(self, covariance_type: str = "diag", reg_covar: float = 1e-6):
+    def __init__(self, covariance_type: str = "diag", reg_covar: float = 1e-6, fixed: bool = False):
         if covariance_type not in COVARIANCE_TYPES:
             raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
         if not reg_covar >= 0:
             raise ValueError(f"reg_covar must be >= 0, got {reg_covar}")
         self.covariance_type = covariance_type
         self.reg_covar = float(reg_covar)
+        self.fixed = bool(fixed)
 
     # ----------------------------------------------------------------- fitting (closed-form ML)
     def _fit(self, seqs, progress):
         X = np.concatenate(seqs)
+        if self.fixed:
+            D = X.shape[1]
+            cov = {"full": np.eye(D), "diag": np.ones(D), "spherical": np.asarray(1.0)}[self.covariance_type]
+            return self._set_params(np.zeros(D), cov)
         self.mean_ = X.mean(axis=0)
         Xc = X - self.mean_
         # ML estimates divide by N (not N - 1).

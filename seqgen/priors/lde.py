@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from .base import register_prior
-from .neural import NeuralPrior, seeded_init, split_train_valid, standardiser, torch_device
+from .neural import EarlyStopping, NeuralPrior, seeded_init, split_train_valid, standardiser, torch_device
 
 LOG_2PI = math.log(2.0 * math.pi)
 LOG_STD_MIN, LOG_STD_MAX = -7.0, 3.0  # standardised units
@@ -167,7 +167,7 @@ class LDEPrior(NeuralPrior):
         opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr, betas=tuple(self.betas))
         self.history_ = [self._frames_lp(train).mean() - log_scale]
         self.valid_history_ = [self._frames_lp(valid).mean() - log_scale] if len(valid) else []
-        best, best_state, bad, self.best_epoch_ = -np.inf, None, 0, 0
+        stopper = EarlyStopping(self.net_, self.patience)
         train_t = torch.as_tensor(train, device=dev)
         ones = torch.ones(min(self.batch_size, len(train)), self.dim_, device=dev)
         bar = tqdm(range(1, self.max_epochs + 1), desc="lde prior", disable=not progress, leave=False)
@@ -188,16 +188,11 @@ class LDEPrior(NeuralPrior):
                 monitor = self._frames_lp(valid).mean() - log_scale
                 self.valid_history_.append(monitor)
             bar.set_postfix(train=f"{-self.history_[-1]:.3f}", valid=f"{-monitor:.3f}")
-            if monitor > best + 1e-4:
-                best, bad, self.best_epoch_ = monitor, 0, epoch
-                best_state = copy.deepcopy(self.net_.state_dict())
-            else:
-                bad += 1
-                if bad >= self.patience:
-                    break
+            if stopper.step(monitor, epoch):
+                break
         bar.close()
-        if best_state is not None:
-            self.net_.load_state_dict(best_state)
+        stopper.restore()
+        self.best_epoch_ = stopper.best_epoch
         self.net_.eval()
         self.history_, self.valid_history_ = np.asarray(self.history_), np.asarray(self.valid_history_)
 

@@ -55,6 +55,31 @@ def standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shift, np.where(scale > 1e-8, scale, 1.0)
 
 
+class EarlyStopping:
+    """Keep the weights of the epoch with the best monitored score (higher is better) and say when
+    ``patience`` epochs have passed without an improvement of more than ``min_delta``."""
+
+    def __init__(self, module, patience: int, min_delta: float = 1e-4):
+        self.module, self.patience, self.min_delta = module, int(patience), float(min_delta)
+        self.best, self.best_epoch, self.bad, self._state = -np.inf, 0, 0, None
+
+    def step(self, score: float, epoch: int) -> bool:
+        """Record epoch ``epoch``'s score; True means stop training."""
+        import copy
+
+        if score > self.best + self.min_delta:
+            self.best, self.best_epoch, self.bad = score, epoch, 0
+            self._state = copy.deepcopy(self.module.state_dict())
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self) -> None:
+        """Load the best epoch's weights back (no-op if no epoch improved on the untrained network)."""
+        if self._state is not None:
+            self.module.load_state_dict(self._state)
+
+
 class NeuralPrior(Prior):
     """A prior whose fitted state is a torch network ``net_`` (built by ``_new_net()``) plus a per-dimension
     standardiser (``shift_``, ``scale_``) and training curves; saved as plain numpy arrays (no pickle)."""

@@ -1,0 +1,58 @@
+"""Variational baseline (issue #5): the same conv encoder/decoder, a Gaussian posterior q(z|x) per frame
+and a KL term to the fixed prior N(0, I) (Kingma & Welling 2014, Eq. 10) — the "simple fixed base
+distribution" the paper argues against, in its strongest form.
+
+``encode`` returns the posterior mean, so latents, priors fitted on them (the paper's HMM, on the VAE's
+means) and generation work unchanged; the pipeline skips standardisation for it
+(``standard_normal_latents``), so ``prior.type = "gaussian"`` with ``fixed = true`` samples N(0, I).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..registry import AUTOENCODERS
+from .model import ConvAutoencoder
+
+
+@AUTOENCODERS.register("vae")
+class ConvVAE(ConvAutoencoder):
+    """:class:`ConvAutoencoder` + log-variance head; ``beta`` weights the KL per frame (nats, summed
+    over latent dims) against the reconstruction loss. After a training ``forward``, ``aux_loss``
+    holds ``beta * KL`` averaged over frames; the training loop adds it."""
+
+    standard_normal_latents = True
+
+    def __init__(self, *args, beta: float = 0.01, **kwargs):
+        super().__init__(*args, **kwargs)
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        self.beta = float(beta)
+        self.to_logvar = nn.Linear(self.to_latent.in_features, self.latent_dim)
+        nn.init.zeros_(self.to_logvar.weight)
+        nn.init.constant_(self.to_logvar.bias, -4.0)  # start near a deterministic code
+        self.aux_loss: torch.Tensor | None = None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "beta": self.beta}
+
+    def posterior(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``frames [B, N]`` -> mean and log-variance ``[B, D]`` of q(z | frame)."""
+        h = frames.unsqueeze(1)
+        for layer in self.enc:
+            h = self._act(layer(h))
+        h = h.flatten(1)
+        return self.to_latent(h), self.to_logvar(h).clamp(-12.0, 8.0)
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.posterior(frames)[0]
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        mu, logvar = self.posterior(frames)
+        if not self.training:
+            self.aux_loss = None
+            return self.decode(mu)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)  # KL(q || N(0, I)) per frame
+        self.aux_loss = self.beta * kl.mean()
+        return self.decode(z)

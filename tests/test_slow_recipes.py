@@ -1,0 +1,54 @@
+"""Full recipes with their default (paper) settings — minutes each, so marked ``slow``:
+
+    python -m pytest -m slow -q
+
+Their measured numbers go into the recipe READMEs.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import REPO, invoke
+
+from seqgen.evaluation.signal_metrics import audio_checks
+
+pytestmark = pytest.mark.slow
+
+
+def _train_and_check(recipe, data, out, tmp_path):
+    invoke("train", REPO / "recipes" / recipe, "--data", data, "--out", out)
+    m = json.loads((out / "metrics.json").read_text())
+    wav = tmp_path / f"{recipe}.wav"
+    invoke("generate", out, "--seconds", 10, "--out", wav, "--seed", 0)
+    x, sr = sf.read(wav)
+    c = audio_checks(x, sr)
+    assert sr == 8000 and len(x) == 80_000
+    assert not c["silent"] and c["rms_db"] > -40 and not c["noise_like"], c
+    return m
+
+
+def test_spoken_digits_paper_setting(tmp_path, fsdd_root):
+    m = _train_and_check("spoken_digits", fsdd_root, tmp_path / "sd", tmp_path)
+    assert m["autoencoder_test"]["snr_db"] > 5.0
+    assert json.loads((tmp_path / "sd" / "config.json").read_text())["prior"]["n_states"] == 300
+    p = m["priors"]["default"]
+    assert p["test_ll_per_frame"] > p["train_ll_per_frame"] - 5.0  # no gross overfit of 300 states
+
+
+def test_violin_default(tmp_path, data_root):
+    m = _train_and_check("violin", data_root / "violin_bach_bwv1002_garner", tmp_path / "violin", tmp_path)
+    g = m["generation"]
+    assert np.isfinite(g["logmel_frechet"]["generated_vs_heldout"])
+
+
+def test_one_digit_recipe_and_eval(tmp_path, fsdd_root):
+    out = tmp_path / "sd7"
+    invoke("train", REPO / "recipes" / "spoken_digits_7", "--data", fsdd_root, "--out", out)
+    invoke("eval", out, "--count", 100, "--data", fsdd_root)
+    ev = json.loads((out / "eval.json").read_text())["default"]
+    assert ev["classifier"]["test_accuracy"] >= 0.95
+    real = ev["rows"]["real_test"]
+    assert real["accuracy"] > 0.9 and ev["rows"]["generated"]["n"] == 100  # real sevens are sevens
