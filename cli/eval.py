@@ -11,11 +11,13 @@ from .main import common, resolve_common
 @click.option("--temperature", type=float, default=None, help="Sampling temperature (default: the recipe's).")
 @click.option("--prior", "priors", multiple=True,
               help="Fitted prior label to evaluate (repeatable, e.g. --prior default --prior gaussian).")
+@click.option("--compare", is_flag=True,
+              help="Evaluate every prior fitted on this run (the default one and each `fit-prior` label).")
 @click.option("--data", type=click.Path(), default=None, help="FSDD folder (default: where the run found it).")
 @click.option("--no-reference", is_flag=True, help="Skip the real-audio reference rows (faster).")
 @common
 @click.pass_context
-def eval_(ctx, run_dir, count, temperature, priors, data, no_reference, device, seed):
+def eval_(ctx, run_dir, count, temperature, priors, compare, data, no_reference, device, seed):
     """Generate COUNT utterances and score them with an FSDD digit classifier; writes RUN_DIR/eval.json."""
     from seqgen.pipeline.evaluate import evaluate, format_table
 
@@ -23,6 +25,13 @@ def eval_(ctx, run_dir, count, temperature, priors, data, no_reference, device, 
     if count < 2:
         raise click.BadParameter(f"must be at least 2, got {count}", param_hint="--count")
     progress = ctx.find_root().obj["progress"]
+    if compare:
+        from seqgen.pipeline.run_dir import RunDir
+
+        fitted = sorted(k for k in RunDir(run_dir).read_metrics().get("priors", {}) if not k.startswith("label_"))
+        priors = ["default"] + [k for k in fitted if k != "default" and k not in priors] + \
+            [k for k in priors if k != "default"]
+        priors = list(dict.fromkeys(priors))
     results = [
         evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
                  prior=None if label == "default" else label, data=data, device=device or "cpu",

@@ -210,6 +210,15 @@ def test_eval_and_score_cli_end_to_end(fsdd_subset, subset_cache, data_root, tmp
     assert res["rows"]["generated"]["n"] == 12 and 1.0 <= res["rows"]["generated"]["inception_score"] <= 10.0
     assert math.isfinite(res["prior_test_ll_per_frame"]) and res["memorisation"]["ratio"] > 0
 
+    # --compare: every prior fitted on the run, in one table
+    r = CliRunner().invoke(cli, ["-q", "fit-prior", str(run), "--prior", "gmm", "--set", "prior.n_components=2"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["-q", "eval", str(run), "--compare", "--count", "12", "--no-reference",
+                                 "--data", str(fsdd_subset)])
+    assert r.exit_code == 0, r.output
+    assert "generated: default (gaussian)" in r.output and "generated: gmm (gmm)" in r.output
+    assert {"default", "gmm"} <= set(json.loads((run / "eval.json").read_text()))
+
     digit = next((fsdd_subset / "recordings").glob("3_george_0.wav"))
     violin_src = sorted((data_root / "violin_bach_bwv1002_garner").glob("*.flac"))[0]
     x, sr = sf.read(violin_src, frames=5 * 44100, dtype="float32", always_2d=True)
