@@ -29,9 +29,7 @@ def eval_(ctx, run_dir, count, temperature, priors, compare, data, no_reference,
         from seqgen.pipeline.run_dir import RunDir
 
         fitted = sorted(k for k in RunDir(run_dir).read_metrics().get("priors", {}) if not k.startswith("label_"))
-        priors = ["default"] + [k for k in fitted if k != "default" and k not in priors] + \
-            [k for k in priors if k != "default"]
-        priors = list(dict.fromkeys(priors))
+        priors = list(dict.fromkeys(["default", *fitted, *priors]))  # per-label priors have their own metric
     results = [
         evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
                  prior=None if label == "default" else label, data=data, device=device or "cpu",

@@ -187,12 +187,16 @@ class ConvAutoencoder(nn.Module):
     def _act(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(x) if self.activation == "tanh" else F.leaky_relu(x, self.negative_slope)
 
-    def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """``frames [B, N]`` (windowed) -> latents ``z [B, D]``."""
+    def features(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames [B, N]`` (windowed) -> the conv stack's output, flattened ``[B, C * code_length]``."""
         h = frames.unsqueeze(1)
         for layer in self.enc:
             h = self._act(layer(h))
-        return self.to_latent(h.flatten(1))
+        return h.flatten(1)
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames [B, N]`` (windowed) -> latents ``z [B, D]``."""
+        return self.to_latent(self.features(frames))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents ``z [B, D]`` -> windowed frames ``[B, N]``."""

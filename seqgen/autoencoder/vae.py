@@ -19,7 +19,9 @@ from .model import ConvAutoencoder
 class ConvVAE(ConvAutoencoder):
     """:class:`ConvAutoencoder` + log-variance head; ``beta`` weights the KL per frame (nats, summed
     over latent dims) against the reconstruction loss. After a training ``forward``, ``aux_loss``
-    holds ``beta * KL`` averaged over frames; the training loop adds it."""
+    holds ``beta * KL`` averaged over frames; the training loop adds it. The reparameterisation noise
+    comes from torch's global RNG (seeded by the pipeline), which epoch checkpoints do not store: a
+    ``--resume``d VAE run is not bit-identical to an uninterrupted one (the plain autoencoder's is)."""
 
     standard_normal_latents = True
 
@@ -38,10 +40,7 @@ class ConvVAE(ConvAutoencoder):
 
     def posterior(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``frames [B, N]`` -> mean and log-variance ``[B, D]`` of q(z | frame)."""
-        h = frames.unsqueeze(1)
-        for layer in self.enc:
-            h = self._act(layer(h))
-        h = h.flatten(1)
+        h = self.features(frames)
         return self.to_latent(h), self.to_logvar(h).clamp(-12.0, 8.0)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
