@@ -61,9 +61,11 @@ def main(argv=None) -> int:
     manifests = Path(args.out) / "manifests"
     manifests.mkdir(parents=True, exist_ok=True)
     wavs = sorted(Path(args.fsdd).glob("recordings/[38]_theo_*.wav"))
+    counts = {}
     for split, keep in (("train", lambda t: t >= 5), ("test", lambda t: t < 5)):
         lines = [f"{w.stem} {w.resolve()}" for w in wavs if keep(int(w.stem.split("_")[2]))]
         (manifests / f"{split}.scp").write_text("\n".join(lines) + "\n")
+        counts[split] = len(lines)
 
     recipe = Path(__file__).resolve().parents[1] / "recipes" / "spoken_digits"
     # switching data.source drops the FSDD-specific options (digits, speakers) of the recipe
@@ -71,7 +73,7 @@ def main(argv=None) -> int:
                                "prior.n_states=8", "prior.n_iter=10"])
     run = train(cfg, args.out, data=str(manifests), progress=False, generate_examples=2)
     m = run.read_metrics()
-    print(f"trained on {len(wavs) - 10} manifest utterances: AE test SNR {m['autoencoder_test']['snr_db']:.2f} dB, "
+    print(f"trained on {counts['train']} manifest utterances: AE test SNR {m['autoencoder_test']['snr_db']:.2f} dB, "
           f"HMM test log-likelihood {m['priors']['default']['test_ll_per_frame']:.2f} nats/frame")
     gen = Generator(run.path)
     recs = gen.write_utterances(Path(args.out) / "generated", 3, seed=0)

@@ -73,3 +73,14 @@ def seed() -> int:
 @pytest.fixture
 def rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+def assert_audible(x, sr) -> dict:
+    """The listen-equivalent check of generated audio: well above silence, far from white noise."""
+    from seqgen.evaluation.signal_metrics import audio_checks
+
+    c = audio_checks(x, sr)
+    assert not c["silent"] and c["rms_db"] > -40, c            # well above silence
+    assert c["flatness"] < 0.3 and not c["noise_like"], c      # far from white noise (~0.5-0.6)
+    return c
+

@@ -52,17 +52,18 @@ def locate(folder: str, looks_valid, *, data: str | None = None, recipe_path: st
         return cached, "download cache"
     tried.append(f"cache {cached}")
     embedded = EMBEDDED / folder
+    download = _download_name(folder)
     if allow_embedded and folder and looks_valid(embedded):
         warnings.warn(
             f"using the small {folder} subset embedded in seqgen (offline quickstart); for the full data set "
-            f"run `seqgen download {_download_name(folder)}` or pass --data / set ${ENV_VAR}",
+            f"run `seqgen download {download}` or pass --data / set ${ENV_VAR}",
             stacklevel=2,
         )
         return embedded, "embedded subset"
     raise DataError(
         f"cannot find the {folder or 'audio'} data (tried: {', '.join(tried) or 'nothing'}). Pass --data PATH, "
         f"set data.path in the recipe, set ${ENV_VAR} to a folder holding '{folder}/'"
-        + (f", or run `seqgen download {_download_name(folder)}`" if _download_name(folder) else "")
+        + (f", or run `seqgen download {download}`" if download else "")
     )
 
 
