@@ -9,6 +9,8 @@ from .main import common, resolve_common
 @click.argument("run_dir", type=click.Path())
 @click.option("--count", type=int, default=1000, show_default=True, help="Utterances to generate and score.")
 @click.option("--temperature", type=float, default=None, help="Sampling temperature (default: the recipe's).")
+@click.option("--decoder-noise", type=float, default=None,
+              help="Std scale of a band-split decoder's 1-4 kHz noise (default: the recipe's; 0 = none).")
 @click.option("--prior", "priors", multiple=True,
               help="Fitted prior label to evaluate (repeatable, e.g. --prior default --prior gaussian).")
 @click.option("--compare", is_flag=True,
@@ -17,13 +19,15 @@ from .main import common, resolve_common
 @click.option("--no-reference", is_flag=True, help="Skip the real-audio reference rows (faster).")
 @common
 @click.pass_context
-def eval_(ctx, run_dir, count, temperature, priors, compare, data, no_reference, device, seed):
+def eval_(ctx, run_dir, count, temperature, decoder_noise, priors, compare, data, no_reference, device, seed):
     """Generate COUNT utterances and score them with an FSDD digit classifier; writes RUN_DIR/eval.json."""
     from seqgen.pipeline.evaluate import evaluate, format_table
 
     device, seed = resolve_common(ctx, device, seed)
     if count < 2:
         raise click.BadParameter(f"must be at least 2, got {count}", param_hint="--count")
+    if decoder_noise is not None and decoder_noise < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--decoder-noise")
     progress = ctx.find_root().obj["progress"]
     if compare:
         from seqgen.pipeline.run_dir import RunDir
@@ -32,6 +36,7 @@ def eval_(ctx, run_dir, count, temperature, priors, compare, data, no_reference,
         priors = list(dict.fromkeys(["default", *fitted, *priors]))  # per-label priors have their own metric
     results = [
         evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
+                 decoder_noise=decoder_noise,
                  prior=None if label == "default" else label, data=data, device=device or "cpu",
                  progress=progress, reference_rows=not no_reference and i == 0)
         for i, label in enumerate(priors or ["default"])

@@ -15,6 +15,8 @@ from .main import common, resolve_common
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="WAV file for stream mode.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Folder for --count mode.")
 @click.option("--temperature", type=float, default=None, help="Emission noise scale (0 = state means, 1 = model).")
+@click.option("--decoder-noise", type=float, default=None,
+              help="Std scale of a band-split decoder's 1-4 kHz noise (default: the recipe's; 0 = none).")
 @click.option("--prior", "prior_label", default=None, help="Which fitted prior (default: the recipe's; see fit-prior).")
 @click.option("--label", type=int, default=None, help="Per-label prior, e.g. --label 7 says sevens.")
 @click.option("--prompt", type=click.Path(dir_okay=False), default=None,
@@ -22,7 +24,7 @@ from .main import common, resolve_common
 @click.option("--block-frames", type=int, default=256, show_default=True, help="Frames decoded per block (memory).")
 @common
 @click.pass_context
-def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, prior_label, label, prompt, block_frames, device, seed):
+def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_noise, prior_label, label, prompt, block_frames, device, seed):
     """Sample latents from the prior, decode and overlap-add them into WAV files."""
     from seqgen.pipeline.generate import Generator, check_seconds
 
@@ -35,7 +37,9 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, prior_labe
         check_seconds(seconds)
     if block_frames <= 0:
         raise click.BadParameter("must be positive", param_hint="--block-frames")
-    gen = Generator(run_dir, prior=prior_label, device=device or "cpu", label=label)
+    if decoder_noise is not None and decoder_noise < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--decoder-noise")
+    gen = Generator(run_dir, prior=prior_label, device=device or "cpu", label=label, decoder_noise=decoder_noise)
     seed = gen.cfg.seed if seed is None else seed
     temperature = gen.cfg.generate.temperature if temperature is None else temperature
     if temperature < 0:

@@ -65,6 +65,7 @@ class GenerateConfig:
     seconds: float = 10.0
     count: int = 0
     temperature: float = 1.0
+    decoder_noise: float = 1.0  # std scale of the high-band noise (autoencoder.noise_bands > 0); 0 = none
     block_frames: int = 256
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..audio.framing import window
 from ..registry import AUTOENCODERS
+from .noise import BandNoise
 
 
 def _taps(span: int, rate_div: int, stride: int) -> int:
@@ -97,6 +99,11 @@ class ConvAutoencoder(nn.Module):
     channels before the linear map): the 200-tap layers run at 8 kHz / 8 = 1 kHz output rate and
     dominate the cost, so stride 8 there (32 channels = 4x oversampled filterbank) is what keeps
     an FSDD epoch fast; 64 channels in the first layer, or stride 4, cost ~3x more.
+
+    ``noise_bands > 0`` splits the band at FFT bin ``noise_crossover_bin`` (:mod:`.noise`): the last
+    ``noise_bands`` of the ``latent_dim`` numbers are the frame's high-band envelope, the conv code gets
+    the others, ``decode`` returns the low-passed waveform and :meth:`decode_sample` adds the high band
+    as noise under the envelope.
     """
 
     def __init__(
@@ -111,6 +118,8 @@ class ConvAutoencoder(nn.Module):
         negative_slope: float = 0.2,
         window_output: bool = True,
         window_name: str = "hann",
+        noise_bands: int = 0,
+        noise_crossover_bin: int = 100,
     ):
         super().__init__()
         channels, strides = [int(c) for c in channels], [int(s) for s in strides]
@@ -118,6 +127,8 @@ class ConvAutoencoder(nn.Module):
             raise ValueError(f"channels {channels} and strides {strides} must be non-empty and equally long")
         if min(channels) < 1 or min(strides) < 1 or kernel_size < 1 or latent_dim < 1:
             raise ValueError("channels, strides, kernel_size and latent_dim must be positive")
+        if not 0 <= noise_bands < latent_dim:
+            raise ValueError(f"noise_bands must be in [0, latent_dim = {latent_dim}), got {noise_bands}")
         if output_upsampling not in ("nearest", "zeros"):
             raise ValueError(f"output_upsampling must be 'nearest' or 'zeros', got {output_upsampling!r}")
         if activation not in _ACTIVATIONS:
@@ -141,8 +152,9 @@ class ConvAutoencoder(nn.Module):
         self.enc = nn.ModuleList(
             DownConv(c_io[i], c_io[i + 1], taps[i], strides[i], bias) for i in range(len(strides))
         )
-        self.to_latent = nn.Linear(channels[-1] * self.code_length, latent_dim, bias=bias)
-        self.from_latent = nn.Linear(latent_dim, channels[-1] * self.code_length, bias=bias)
+        self.code_dim = self.latent_dim - int(noise_bands)  # the conv code; the rest is the noise envelope
+        self.to_latent = nn.Linear(channels[-1] * self.code_length, self.code_dim, bias=bias)
+        self.from_latent = nn.Linear(self.code_dim, channels[-1] * self.code_length, bias=bias)
         self.dec = nn.ModuleList(
             UpConv(c_io[i + 1], c_io[i], taps[i], strides[i], bias, output_upsampling if i == 0 else "nearest")
             for i in reversed(range(len(strides)))
@@ -150,6 +162,8 @@ class ConvAutoencoder(nn.Module):
         w = torch.tensor(window(window_name, frame_length), dtype=torch.float32)
         self.register_buffer("out_window", w if window_output else torch.ones(frame_length), persistent=False)
         self.reset_parameters()
+        self._crossover = int(noise_crossover_bin)
+        self.noise = BandNoise(frame_length, noise_bands, self._crossover, window_name) if noise_bands else None
 
     def reset_parameters(self) -> None:
         """He/Xavier-gain normal init for the hidden layers, unit gain for the linear ones, zero biases.
@@ -182,6 +196,8 @@ class ConvAutoencoder(nn.Module):
             "negative_slope": self.negative_slope,
             "window_output": self.window_output,
             "window_name": self.window_name,
+            "noise_bands": self.noise.n_bands if self.noise is not None else 0,
+            "noise_crossover_bin": self.noise.crossover_bin if self.noise is not None else self._crossover,
         }
 
     def _act(self, x: torch.Tensor) -> torch.Tensor:
@@ -196,17 +212,26 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """``frames [B, N]`` (windowed) -> latents ``z [B, D]``."""
-        return self.to_latent(self.features(frames))
+        z = self.to_latent(self.features(frames))
+        return z if self.noise is None else torch.cat([z, self.noise.envelope(frames)], dim=-1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents ``z [B, D]`` -> windowed frames ``[B, N]``."""
-        h = self._act(self.from_latent(z)).view(z.shape[0], self.channels[-1], self.code_length)
+        """Latents ``z [B, D]`` -> windowed frames ``[B, N]`` (low-passed at the crossover with ``noise_bands``)."""
+        h = self._act(self.from_latent(z[:, : self.code_dim])).view(z.shape[0], self.channels[-1], self.code_length)
         for i, layer in enumerate(self.dec):
             h = layer(h)
             if i < len(self.dec) - 1:
                 h = self._act(h)
-        return h.squeeze(1) * self.out_window
+        h = h.squeeze(1)
+        return (h if self.noise is None else self.noise.lowpass(h)) * self.out_window
+
+    def decode_sample(self, z: torch.Tensor, rng: np.random.Generator, scale: float = 1.0) -> torch.Tensor:
+        """``decode(z)`` plus, with ``noise_bands``, one draw of the high-band noise (std times ``scale``)."""
+        frames = self.decode(z)
+        if self.noise is None or scale == 0:
+            return frames
+        return frames + self.noise.sample(z[:, self.code_dim:], rng, scale)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """``frames [B, N]`` -> reconstructed frames ``[B, N]``."""
+        """``frames [B, N]`` -> reconstructed frames ``[B, N]`` (the deterministic band with ``noise_bands``)."""
         return self.decode(self.encode(frames))

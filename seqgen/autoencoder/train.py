@@ -46,7 +46,8 @@ def _segment_loss(
     """Reconstruct the real frames of segments ``idx [B, S]`` (of ``frames [F, N]``); pads stay exact zeros.
 
     Only real frames go through the model (the convs cost what the data cost, not what padding
-    costs). Returns ``(loss, est [B, S, N], ref [B, S, N])``.
+    costs). A model with a band split (``model.noise``, :mod:`.noise`) decodes the low band only and is
+    scored against the low band of the input. Returns ``(loss, est [B, S, N], ref [B, S, N])``.
     """
     B, S = idx.shape
     mask = idx >= 0
@@ -54,7 +55,8 @@ def _segment_loss(
     ref = frames[idx.clamp_min(0)] * mask.unsqueeze(-1)
     rec = model(frames[idx.reshape(-1)[flat]])
     est = rec.new_zeros(B * S, rec.shape[-1]).index_copy(0, flat, rec).view(B, S, -1)
-    loss = loss_fn(est, ref, mask.to(rec.dtype))
+    noise = getattr(model, "noise", None)
+    loss = loss_fn(est, ref if noise is None else noise.lowpass(ref), mask.to(rec.dtype))
     aux = getattr(model, "aux_loss", None)  # a model's own regulariser, e.g. the VAE's KL term
     return (loss if aux is None else loss + aux), est, ref
 
@@ -203,11 +205,18 @@ def encode_sequences(
 
 
 def decode_sequences(
-    model: nn.Module, latent_seqs: Sequence[np.ndarray], device: str | torch.device = "cpu", batch_size: int = 4096
+    model: nn.Module, latent_seqs: Sequence[np.ndarray], device: str | torch.device = "cpu", batch_size: int = 4096,
+    rng: np.random.Generator | None = None, noise_scale: float = 1.0,
 ) -> list[np.ndarray]:
-    """Latent sequences ``(T_i, D)`` -> windowed frames ``(T_i, N)`` float32 (overlap-add them to listen)."""
+    """Latent sequences ``(T_i, D)`` -> windowed frames ``(T_i, N)`` float32 (overlap-add them to listen).
+
+    With ``rng`` and a band-split model (:mod:`.noise`), each frame gets its high-band noise draw
+    (``model.decode_sample``, std times ``noise_scale``); otherwise the deterministic decoder."""
     model.to(device).eval()
-    return _map_frames(model.decode, latent_seqs, model.frame_length, device, batch_size)
+    fn = model.decode
+    if rng is not None and getattr(model, "noise", None) is not None and noise_scale:
+        fn = lambda z: model.decode_sample(z, rng, noise_scale)  # noqa: E731
+    return _map_frames(fn, latent_seqs, model.frame_length, device, batch_size)
 
 
 def _registry_name(model: nn.Module) -> str:

@@ -27,6 +27,9 @@ class ConvVAE(ConvAutoencoder):
 
     def __init__(self, *args, beta: float = 0.01, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.noise is not None:
+            raise ValueError("the VAE baseline has no band split: its latents must all be Gaussian codes "
+                             "(leave noise_bands at 0)")
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.beta = float(beta)

@@ -64,12 +64,15 @@ def _row(P, F, *, p_y_train, F_train, F_test=None, labels=None, ndb_k=20) -> dic
     return row
 
 
-def _reconstruct(model, utts, spec, pad: int, device: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Encode -> decode -> overlap-add each utterance (framed as in training); returns (originals, reconstructions)."""
+def _reconstruct(model, utts, spec, pad: int, device: str, noise_rng=None,
+                 noise_scale: float = 1.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Encode -> decode -> overlap-add each utterance (framed as in training); returns (originals, reconstructions).
+    With ``noise_rng`` a band-split decoder's high-band noise is drawn."""
     from ..autoencoder.train import decode_sequences, encode_sequences
 
     frames = [to_frames(u.audio, spec, pad) for u in utts]
-    rec = decode_sequences(model, encode_sequences(model, frames, device=device), device=device)
+    rec = decode_sequences(model, encode_sequences(model, frames, device=device), device=device, rng=noise_rng,
+                           noise_scale=noise_scale)
     return [overlap_add(f, spec) for f in frames], [overlap_add(r, spec) for r in rec]
 
 
@@ -80,8 +83,8 @@ def _snr_db(ref: list[np.ndarray], est: list[np.ndarray]) -> float:
 
 # ------------------------------------------------------------------ eval
 def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperature: float | None = None,
-             prior: str | None = None, data: str | None = None, device: str = "cpu", progress: bool = True,
-             reference_rows: bool = True) -> dict:
+             decoder_noise: float | None = None, prior: str | None = None, data: str | None = None,
+             device: str = "cpu", progress: bool = True, reference_rows: bool = True) -> dict:
     """Generate ``count`` utterances from a run and score them; writes ``eval.json`` and returns the result.
 
     Rows (each: IS, mIS, AM, FID, NDB, digits covered, class histogram, median distance to the
@@ -92,8 +95,9 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
       (``fid_test``, the headline) and the training split (``fid_train``).
     - ``real_test`` (``reference_rows``): the test split itself — the ceiling. FID vs the
       training split; NN distance = how far real unseen digits are from the training set.
-    - ``ae_reconstruction`` (``reference_rows``): the test split encoded, decoded and
-      overlap-added — what a perfect prior could reach with this autoencoder.
+    - ``ae_reconstruction`` (``reference_rows``): the test split encoded, decoded (with the
+      decoder's high-band noise, as in generation) and overlap-added — what a perfect prior could
+      reach with this autoencoder.
 
     Also: ``memorisation`` (median NN distance of generated vs real test utterances to the
     training set, a ratio ≪ 1 meaning copies; and the fraction of generated clips closer to the
@@ -105,12 +109,12 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     ``eval.json`` holds one entry per prior label, so several priors can be compared.
     """
     from ..evaluation.classifier import get_classifier
-    from .generate import Generator
+    from .generate import Generator, noise_rng
 
     if count < 2:
         raise SeqgenError(f"--count must be at least 2 (FID needs a covariance), got {count}")
     t0 = time.perf_counter()
-    gen = Generator(run_dir, prior=prior, device=device)
+    gen = Generator(run_dir, prior=prior, device=device, decoder_noise=decoder_noise)
     cfg, sr = gen.cfg, gen.sample_rate
     temperature = cfg.generate.temperature if temperature is None else float(temperature)
     ds, where = _fsdd(cfg, data)
@@ -133,11 +137,11 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     rows = {"generated": _row(P_gen, F_gen, p_y_train=p_y_train, F_train=F_train, F_test=F_test)}
 
     metrics = gen.run.read_metrics()
-    snr = metrics.get("autoencoder_test", {}).get("snr_db")
-    if reference_rows or snr is None:
-        ref, rec = _reconstruct(gen.model, test_utts, gen.spec, pad, device)
-        snr = _snr_db(ref, rec) if snr is None else snr
+    snr = metrics.get("autoencoder_test", {}).get("snr_db")  # of the deterministic decoder
+    if snr is None:
+        snr = _snr_db(*_reconstruct(gen.model, test_utts, gen.spec, pad, device))
     if reference_rows:
+        _, rec = _reconstruct(gen.model, test_utts, gen.spec, pad, device, noise_rng(seed), gen.decoder_noise)
         labels = [u.label for u in test_utts]
         rows["real_test"] = _row(P_test, F_test, p_y_train=p_y_train, F_train=F_train, labels=labels)
         rows["ae_reconstruction"] = _row(*clf.classify(rec, sr), p_y_train=p_y_train,
@@ -151,7 +155,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     near_copy = float(np.mean(gm.nearest_neighbour_distances(F_gen, F_train) < np.percentile(d_test, 5)))
     result = {
         "run": str(gen.run.path.name), "prior": prior or "default", "prior_type": gen.prior.name,
-        "count": count, "seed": seed, "temperature": temperature,
+        "count": count, "seed": seed, "temperature": temperature, "decoder_noise": gen.decoder_noise,
         "classifier": {k: clf.info.get(k) for k in ("cache_key", "test_accuracy", "n_train", "train_seconds")},
         "rows": rows,
         "memorisation": {"generated_nn_train_median": nn_gen, "test_nn_train_median": nn_test,
@@ -161,7 +165,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
         "autoencoder_test_snr_db": snr,
     }
     if prior is None:
-        per_label = label_accuracy(gen.run, clf, max(10, count // 10), seed, temperature, device)
+        per_label = label_accuracy(gen.run, clf, max(10, count // 10), seed, temperature, device, gen.decoder_noise)
         if per_label:
             result["label_accuracy"] = per_label
     result["seconds"] = time.perf_counter() - t0
@@ -172,7 +176,8 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     return result
 
 
-def label_accuracy(run, clf, count: int, seed: int, temperature: float, device: str) -> dict:
+def label_accuracy(run, clf, count: int, seed: int, temperature: float, device: str,
+                   decoder_noise: float | None = None) -> dict:
     """Fraction of utterances generated by each per-label prior (``generate --label y``) that the
     classifier assigns to ``y``; ``{}`` when the run has no per-label priors."""
     from .generate import Generator
@@ -180,7 +185,7 @@ def label_accuracy(run, clf, count: int, seed: int, temperature: float, device: 
     labels = sorted(int(p.stem.split("_")[1]) for p in (run.path / "priors").glob("label_*.json"))
     acc = {}
     for y in labels:
-        g = Generator(run.path, label=y, device=device)
+        g = Generator(run.path, label=y, device=device, decoder_noise=decoder_noise)
         P, _ = clf.classify(g.utterances(count, seed=seed, temperature=temperature), g.sample_rate)
         acc[str(y)] = float(np.mean(P.argmax(1) == y))
     if acc:
@@ -238,13 +243,20 @@ def _gauss_ll(residual: np.ndarray, var: float) -> float:
 
 
 def _score_parts(gen, x: np.ndarray, pad: int) -> tuple[float, np.ndarray, np.ndarray, int]:
-    """(prior log-likelihood summed over frames, overlap-added input, its reconstruction residual, T) of one clip."""
+    """(prior log-likelihood summed over frames, overlap-added input (its low band with a band-split
+    decoder), its reconstruction residual, T) of one clip."""
     from ..autoencoder.train import decode_sequences, encode_sequences
 
     frames = to_frames(x, gen.spec, pad)
     z = encode_sequences(gen.model, [frames], device=gen.device)[0]
     prior_ll = float(gen.prior.log_prob([(z - gen.mean) / gen.std])[0])
     rec = decode_sequences(gen.model, [z], device=gen.device)[0]
+    noise = getattr(gen.model, "noise", None)
+    if noise is not None:  # band split: the high band is in the latents' envelope, scored by the prior
+        import torch
+
+        with torch.no_grad():
+            frames = noise.lowpass(torch.as_tensor(frames)).numpy()
     ref = overlap_add(frames, gen.spec).astype(np.float64)
     return prior_ll, ref, ref - overlap_add(rec, gen.spec), len(frames)
 
@@ -283,7 +295,8 @@ def score_file(path: str | Path, run_dir: str | Path, *, prior: str | None = Non
     - ``prior_ll_per_frame`` = log p_prior(z̃) / T — the quantity ``metrics.json`` reports as
       ``test_ll_per_frame`` (standardised space: the constant Jacobian -Σ_d log std_d per frame
       is left out);
-    - ``recon_ll_per_frame`` = Σ_n log N(x_n; x̂_n, σ²) / T, σ² the run's mean squared
+    - ``recon_ll_per_frame`` = Σ_n log N(x_n; x̂_n, σ²) / T (with a band-split decoder, x is the input's
+      low band: its high band is in the latents' envelope, scored by the prior), σ² the run's mean squared
       per-sample reconstruction error on its test split — how well the autoencoder can
       represent the audio at all;
     - ``total_per_frame`` = their sum: the log-density of a model "latents from the prior, audio =

@@ -16,6 +16,7 @@ from ..audio.framing import overlap_add
 from ..audio.io import StreamingWavWriter, write_wav
 from ..errors import SeqgenError
 from ..priors import Prior
+from ..priors.base import make_rng
 from .prepare import frame_spec
 from .run_dir import RunDir
 from .train import load_latents
@@ -26,9 +27,11 @@ MAX_SECONDS = 24 * 3600.0
 class Generator:
     """Everything generation needs, loaded from a run directory (nothing else is read)."""
 
-    def __init__(self, run_dir: str | Path, prior: str | None = None, device: str = "cpu", label: int | None = None):
+    def __init__(self, run_dir: str | Path, prior: str | None = None, device: str = "cpu", label: int | None = None,
+                 decoder_noise: float | None = None):
         """``label``: use the per-label prior of that label (``train.prior_per_label``) and draw
-        utterance lengths from that label's training sequences."""
+        utterance lengths from that label's training sequences. ``decoder_noise``: std scale of the
+        decoder's high-band noise (band-split models; default: the recipe's ``generate.decoder_noise``; 0 = none)."""
         from ..autoencoder.train import load_autoencoder
         from .train import label_prior
 
@@ -38,6 +41,9 @@ class Generator:
         self.sample_rate = self.cfg.data.sample_rate
         self.device = device
         self.model = load_autoencoder(self.run.autoencoder, device)
+        self.decoder_noise = float(self.cfg.generate.decoder_noise if decoder_noise is None else decoder_noise)
+        if not (math.isfinite(self.decoder_noise) and self.decoder_noise >= 0):
+            raise SeqgenError(f"decoder noise must be a number >= 0, got {decoder_noise}")
         if label is not None:
             if prior is not None:
                 raise SeqgenError("give --label or --prior, not both")
@@ -46,20 +52,30 @@ class Generator:
         lat = load_latents(self.run)
         self.mean, self.std = lat["mean"], lat["std"]
         self.train_lengths = lat["train_lengths"]
+        # band split: a sampled high-band envelope is kept within the range of the training frames, band by
+        # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)
+        code_dim = getattr(self.model, "code_dim", None) if getattr(self.model, "noise", None) is not None else None
+        self.envelope_range = None if code_dim is None else (code_dim, lat["train"][:, code_dim:].min(0),
+                                                             lat["train"][:, code_dim:].max(0))
         if label is not None:
             self.train_lengths = self.train_lengths[lat["train_labels"] == label]
 
     # ------------------------------------------------------------------ latents <-> audio
-    def decode(self, z_std: np.ndarray) -> np.ndarray:
-        """Standardised latents ``(T, D)`` -> windowed frames ``(T, frame_length)``."""
+    def decode(self, z_std: np.ndarray, noise_rng: np.random.Generator | None = None) -> np.ndarray:
+        """Standardised latents ``(T, D)`` -> windowed frames ``(T, frame_length)``; with ``noise_rng``
+        a band-split decoder's high-band noise is drawn from it."""
         from ..autoencoder.train import decode_sequences
 
         z = z_std * self.std + self.mean
-        return decode_sequences(self.model, [z.astype(np.float32)], device=self.device)[0]
+        if self.envelope_range is not None:
+            d, lo, hi = self.envelope_range
+            z[:, d:] = np.clip(z[:, d:], lo, hi)
+        return decode_sequences(self.model, [z.astype(np.float32)], device=self.device, rng=noise_rng,
+                                noise_scale=self.decoder_noise)[0]
 
-    def to_audio(self, z_std: np.ndarray) -> np.ndarray:
+    def to_audio(self, z_std: np.ndarray, noise_rng: np.random.Generator | None = None) -> np.ndarray:
         """One latent sequence -> waveform (untrimmed overlap-add: (T-1)*hop + frame_length samples)."""
-        return overlap_add(self.decode(z_std), self.spec).astype(np.float32)
+        return overlap_add(self.decode(z_std, noise_rng), self.spec).astype(np.float32)
 
     # ------------------------------------------------------------------ modes
     def utterances(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> list[np.ndarray]:
@@ -67,9 +83,10 @@ class Generator:
         if count <= 0:
             raise SeqgenError(f"--count must be positive, got {count}")
         rng = np.random.default_rng(seed)
+        noise = noise_rng(rng)
         if lengths is None:
             lengths = rng.choice(self.train_lengths, size=count, replace=True)
-        return [self.to_audio(z) for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature)]
+        return [self.to_audio(z, noise) for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature)]
 
     def n_frames_for_seconds(self, seconds: float) -> tuple[int, int]:
         check_seconds(seconds)
@@ -89,11 +106,12 @@ class Generator:
         hop, N = self.spec.hop, self.spec.frame_length
         tail = np.zeros(N - hop, dtype=np.float32)
         done = emitted = 0
+        noise = noise_rng(seed)
         for block in self.prior.sample_stream(seed=seed, temperature=temperature, block_frames=block_frames,
                                               context=context):
             block = block[: n_frames - done]
             done += len(block)
-            ola = self.to_audio(block)
+            ola = self.to_audio(block, noise)
             ola[: N - hop] += tail
             b = len(block) * hop
             out, tail = ola[:b], ola[b:]
@@ -130,7 +148,7 @@ class Generator:
         frames, z = self.encode_audio(prompt)
         n_new = math.ceil(seconds * self.sample_rate / hop)
         stream = self.prior.sample_stream(seed=seed, temperature=temperature, block_frames=n_new, context=z)
-        new = self.decode(next(stream)[:n_new])
+        new = self.decode(next(stream)[:n_new], noise_rng(seed))
         out = overlap_add(np.concatenate([frames, new]), self.spec)[self.spec.pad:]
         return out[: len(prompt) + int(round(seconds * self.sample_rate))].astype(np.float32)
 
@@ -155,6 +173,13 @@ class Generator:
             p = out_dir / f"{prefix}_{i:04d}.wav"
             recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
         return recs
+
+
+def noise_rng(seed) -> np.random.Generator:
+    """The decoder-noise stream of a generation seed (int, Generator or None): a child of it, so the
+    prior's draws are the same with or without decoder noise, and streaming draws it frame by frame
+    in the same order whatever the block size."""
+    return make_rng(seed).spawn(1)[0]
 
 
 def check_seconds(seconds: float) -> None:

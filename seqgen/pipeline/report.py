@@ -17,13 +17,7 @@ from .prepare import frame_spec
 log = logging.getLogger("seqgen")
 
 
-def reconstruction_metrics(model, test_frames: list[np.ndarray], spec, sr: int, device: str = "cpu") -> dict:
-    """Encode -> decode -> overlap-add every test sequence; SNR, band energies/SNRs, spectral lines."""
-    from ..autoencoder.train import decode_sequences, encode_sequences
-
-    rec = decode_sequences(model, encode_sequences(model, test_frames, device=device), device=device)
-    ref = np.concatenate([overlap_add(f, spec) for f in test_frames])
-    est = np.concatenate([overlap_add(f, spec) for f in rec])
+def _compare(ref: np.ndarray, est: np.ndarray, sr: int) -> dict:
     e_ref, e_est = band_energy_db(ref, sr), band_energy_db(est, sr)
     return {
         "snr_db": snr_db(ref, est),
@@ -35,15 +29,37 @@ def reconstruction_metrics(model, test_frames: list[np.ndarray], spec, sr: int, 
     }
 
 
+def reconstruction_metrics(model, test_frames: list[np.ndarray], spec, sr: int, device: str = "cpu",
+                           decoder_noise: float = 1.0, seed: int = 0) -> dict:
+    """Encode -> decode -> overlap-add every test sequence; SNR, band energies/SNRs, spectral lines.
+
+    Of the deterministic decoder; for a band-split model also ``with_decoder_noise``: the same metrics
+    of one noise draw (std scale ``decoder_noise``, ``seed``), which is what generation outputs."""
+    from ..autoencoder.train import decode_sequences, encode_sequences
+    from .generate import noise_rng
+
+    z = encode_sequences(model, test_frames, device=device)
+    ref = np.concatenate([overlap_add(f, spec) for f in test_frames])
+    est = np.concatenate([overlap_add(f, spec) for f in decode_sequences(model, z, device=device)])
+    out = _compare(ref, est, sr)
+    if getattr(model, "noise", None) is not None and decoder_noise:
+        rec = decode_sequences(model, z, device=device, rng=noise_rng(seed), noise_scale=decoder_noise)
+        out["with_decoder_noise"] = {"scale": decoder_noise,
+                                     **_compare(ref, np.concatenate([overlap_add(f, spec) for f in rec]), sr)}
+    return out
+
+
 def report(run, model, test_utts, test_frames, train_utts, cfg: Config, *, device: str = "cpu",
            n_examples: int = 4) -> dict:
     from .generate import Generator
 
     spec = frame_spec(cfg)
     sr = cfg.data.sample_rate
-    ae = reconstruction_metrics(model, test_frames, spec, sr, device)
-    log.info("autoencoder on test split: SNR %.2f dB, band diff %s", ae["snr_db"],
-             {k: round(v, 1) for k, v in ae["band_energy_diff_db"].items()})
+    ae = reconstruction_metrics(model, test_frames, spec, sr, device, cfg.generate.decoder_noise, cfg.seed)
+    for name, m in (("", ae), (" + decoder noise", ae.get("with_decoder_noise"))):
+        if m is not None:
+            log.info("autoencoder%s on test split: SNR %.2f dB, band diff %s", name, m["snr_db"],
+                     {k: round(v, 1) for k, v in m["band_energy_diff_db"].items()})
     gen = Generator(run.path, device=device)
     t0 = time.perf_counter()
     seconds = 10.0
