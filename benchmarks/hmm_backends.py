@@ -99,7 +99,7 @@ def run(args) -> None:
 
     ref = next((r["sec"] for r in rows if r["backend"] == "hmmlearn"), None)
     print()
-    print(f"| backend | s / EM iter | x hmmlearn | iters | init + setup s | final log-lik / frame | re-seeded | load | notes |")
+    print("| backend | s / EM iter | x hmmlearn | iters | init + setup s | final log-lik / frame | re-seeded | load | notes |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = f"{ref / r['sec']:.3g}" if ref else "-"

@@ -1,6 +1,5 @@
 """Data location order, FSDD splits, the one audio loader, atomic WAV writing."""
 import os
-import warnings
 
 import numpy as np
 import pytest

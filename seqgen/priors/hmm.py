@@ -402,7 +402,7 @@ class HMMPrior(Prior):
         leave 0/0 means and all-zero transition rows ("rows of transmat_ must sum to 1").
         """
         p = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
-        K, D = self.n_states, X.shape[1]
+        K = self.n_states
         lead = p["means"].shape[:-1]  # (K,) or (K, M)
         bad = ~np.isfinite(p["means"]).all(-1)
         bad |= ~np.isfinite(p["covars"].reshape(*lead, -1)).all(-1)
