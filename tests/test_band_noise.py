@@ -1,6 +1,8 @@
 """Band split of the decoder (seqgen/autoencoder/noise.py): envelope analysis, low-pass, calibrated noise."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -97,3 +99,14 @@ def test_an_outlier_envelope_decodes_to_finite_audio():
         y = noise.sample(torch.full((4, 8), 400.0), np.random.default_rng(0))
         quiet = noise.sample(torch.full((4, 8), -400.0), np.random.default_rng(0))
     assert torch.isfinite(y).all() and y.abs().max() < 1e3 and quiet.abs().max() < 1e-3
+
+
+def test_band_split_needs_half_overlap():
+    from seqgen.config import load_recipe
+    from seqgen.errors import ConfigError
+    from seqgen.pipeline.train import build_autoencoder
+
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "spoken_digits"
+    assert build_autoencoder(load_recipe(recipe)).noise is not None
+    with pytest.raises(ConfigError, match="50 % overlap"):
+        build_autoencoder(load_recipe(recipe, ["framing.hop=200"]))

@@ -13,7 +13,8 @@ So with ``n_bands > 0`` the last ``n_bands`` latent dimensions of a frame are th
 spectrum in ``n_bands`` equal-width bands from ``crossover_bin`` to Nyquist (the analysis, no weights), the
 decoder's waveform output is low-passed at ``crossover_bin``, and generation adds, per frame, complex
 Gaussian noise with that power in each band (random phase), windowed by ``sqrt(hann)``: synthesis window
-squared = Hann, which overlap-adds to a constant at 50 % overlap, so the noise is stationary across frames.
+squared = Hann, which overlap-adds to a constant at 50 % overlap (the framing this needs; the pipeline
+checks it), so the noise is stationary across frames.
 The latent stays ``latent_dim`` numbers per frame and the prior models envelope and waveform code jointly.
 """
 from __future__ import annotations

@@ -56,6 +56,10 @@ def build_autoencoder(cfg: Config):
         from ..autoencoder.losses import MultiResolutionSTFTLoss
 
         check_options("train.loss_options", MultiResolutionSTFTLoss, cfg.train.loss_options)
+    if opts.get("noise_bands") and 2 * cfg.framing.hop != cfg.framing.frame_length:
+        raise ConfigError(f"autoencoder.noise_bands needs 50 % overlap (framing.hop = frame_length / 2 = "
+                          f"{cfg.framing.frame_length // 2}), got hop {cfg.framing.hop}: its noise frames "
+                          f"overlap-add to a constant level only there")
     try:
         return cls(frame_length=cfg.framing.frame_length, **opts)
     except ValueError as e:
