@@ -9,7 +9,7 @@ from .main import common, resolve_common
 @click.argument("run_dir", type=click.Path())
 @click.option("--count", type=int, default=1000, show_default=True, help="Utterances to generate and score.")
 @click.option("--temperature", type=float, default=None, help="Sampling temperature (default: the recipe's).")
-@click.option("--decoder-noise", type=float, default=None,
+@click.option("--decoder-noise", type=click.FloatRange(min=0), default=None,
               help="Std scale of a band-split decoder's 1-4 kHz noise (default: the recipe's; 0 = none).")
 @click.option("--prior", "priors", multiple=True,
               help="Fitted prior label to evaluate (repeatable, e.g. --prior default --prior gaussian).")
@@ -26,8 +26,6 @@ def eval_(ctx, run_dir, count, temperature, decoder_noise, priors, compare, data
     device, seed = resolve_common(ctx, device, seed)
     if count < 2:
         raise click.BadParameter(f"must be at least 2, got {count}", param_hint="--count")
-    if decoder_noise is not None and decoder_noise < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--decoder-noise")
     progress = ctx.find_root().obj["progress"]
     if compare:
         from seqgen.pipeline.run_dir import RunDir

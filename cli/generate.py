@@ -15,7 +15,7 @@ from .main import common, resolve_common
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="WAV file for stream mode.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Folder for --count mode.")
 @click.option("--temperature", type=float, default=None, help="Emission noise scale (0 = state means, 1 = model).")
-@click.option("--decoder-noise", type=float, default=None,
+@click.option("--decoder-noise", type=click.FloatRange(min=0), default=None,
               help="Std scale of a band-split decoder's 1-4 kHz noise (default: the recipe's; 0 = none).")
 @click.option("--prior", "prior_label", default=None, help="Which fitted prior (default: the recipe's; see fit-prior).")
 @click.option("--label", type=int, default=None, help="Per-label prior, e.g. --label 7 says sevens.")
@@ -37,8 +37,6 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
         check_seconds(seconds)
     if block_frames <= 0:
         raise click.BadParameter("must be positive", param_hint="--block-frames")
-    if decoder_noise is not None and decoder_noise < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--decoder-noise")
     gen = Generator(run_dir, prior=prior_label, device=device or "cpu", label=label, decoder_noise=decoder_noise)
     seed = gen.cfg.seed if seed is None else seed
     temperature = gen.cfg.generate.temperature if temperature is None else temperature

@@ -162,8 +162,9 @@ class ConvAutoencoder(nn.Module):
         w = torch.tensor(window(window_name, frame_length), dtype=torch.float32)
         self.register_buffer("out_window", w if window_output else torch.ones(frame_length), persistent=False)
         self.reset_parameters()
-        self._crossover = int(noise_crossover_bin)
-        self.noise = BandNoise(frame_length, noise_bands, self._crossover, window_name) if noise_bands else None
+        self.noise_crossover_bin = int(noise_crossover_bin)
+        self.noise = (BandNoise(frame_length, noise_bands, self.noise_crossover_bin, window_name)
+                      if noise_bands else None)
 
     def reset_parameters(self) -> None:
         """He/Xavier-gain normal init for the hidden layers, unit gain for the linear ones, zero biases.
@@ -196,8 +197,8 @@ class ConvAutoencoder(nn.Module):
             "negative_slope": self.negative_slope,
             "window_output": self.window_output,
             "window_name": self.window_name,
-            "noise_bands": self.noise.n_bands if self.noise is not None else 0,
-            "noise_crossover_bin": self.noise.crossover_bin if self.noise is not None else self._crossover,
+            "noise_bands": self.latent_dim - self.code_dim,
+            "noise_crossover_bin": self.noise_crossover_bin,
         }
 
     def _act(self, x: torch.Tensor) -> torch.Tensor:

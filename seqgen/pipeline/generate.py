@@ -54,9 +54,10 @@ class Generator:
         self.train_lengths = lat["train_lengths"]
         # band split: a sampled high-band envelope is kept within the range of the training frames, band by
         # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)
-        code_dim = getattr(self.model, "code_dim", None) if getattr(self.model, "noise", None) is not None else None
-        self.envelope_range = None if code_dim is None else (code_dim, lat["train"][:, code_dim:].min(0),
-                                                             lat["train"][:, code_dim:].max(0))
+        self.envelope_range = None
+        if getattr(self.model, "noise", None) is not None:
+            d = self.model.code_dim
+            self.envelope_range = (d, lat["train"][:, d:].min(0), lat["train"][:, d:].max(0))
         if label is not None:
             self.train_lengths = self.train_lengths[lat["train_labels"] == label]
 
