@@ -1,4 +1,4 @@
-"""What a dataset gives the pipeline: utterances (waveforms at the recipe rate) per split."""
+"""What a dataset gives the pipeline: examples (a waveform or an image, optional label) per split."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -8,23 +8,27 @@ import numpy as np
 
 
 @dataclass
-class Utterance:
-    """One training/evaluation sequence: ``audio (T,)`` float32 at the recipe rate, optional label."""
+class Example:
+    """One training/evaluation example: ``x`` is a waveform ``(T,)`` float32 at the recipe's rate or an
+    image ``(C, H, W)`` float32 in [0, 1]; ``label`` an optional class (a digit)."""
 
     name: str
-    audio: np.ndarray
+    x: np.ndarray
     label: int | None = None
     meta: dict = field(default_factory=dict)
 
 
-class AudioDataset(ABC):
+class Dataset(ABC):
     """A data source. Constructor kwargs come from the recipe's ``[data]`` table (minus the
-    pipeline's own keys); ``root`` is the located folder."""
+    pipeline's own keys); ``root`` is the located folder. ``load`` takes the format the recipe's
+    representation asks for as keywords (audio: ``sample_rate``; images: ``size`` (H, W), ``channels``)."""
 
     #: sub-folder name under a data root (``$SEQGEN_DATA/<folder>``), used by :func:`locate`
     folder: str = ""
+    #: "audio" or "image": which representations this source can feed
+    modality: str = "audio"
 
     @abstractmethod
-    def load(self, split: str, sample_rate: int, *, progress: bool = False, strict: bool = False) -> list[Utterance]:
-        """Utterances of ``split`` ("train" or "test"); undecodable files are skipped with a warning
+    def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
+        """Examples of ``split`` ("train" or "test"); unreadable files are skipped with a warning
         naming them, or raise with ``strict``."""
