@@ -32,3 +32,21 @@ class Dataset(ABC):
     def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
         """Examples of ``split`` ("train" or "test"); unreadable files are skipped with a warning
         naming them, or raise with ``strict``."""
+
+
+class Utterance(Example):
+    """Transitional alias: an audio :class:`Example` whose waveform is also ``audio``."""
+
+    def __init__(self, name, audio, label=None, meta=None):
+        super().__init__(name, audio, label, meta or {})
+
+    @property
+    def audio(self) -> np.ndarray:
+        return self.x
+
+    @audio.setter
+    def audio(self, value: np.ndarray) -> None:
+        self.x = value
+
+
+AudioDataset = Dataset
