@@ -1,4 +1,4 @@
-"""`seqgen generate RUN_DIR`: a long stream (--seconds) or separate utterances (--count)."""
+"""`seqgen generate RUN_DIR`: audio — a long stream (--seconds) or separate utterances (--count); images — a grid (--out x.png) or files (--out-dir)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +12,7 @@ from .main import common, resolve_common
 @click.argument("run_dir", type=click.Path())
 @click.option("--seconds", type=float, default=None, help="Length of one continuous stream (default: the recipe's).")
 @click.option("--count", type=int, default=None, help="Generate COUNT separate utterances instead of a stream.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="WAV file for stream mode.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="WAV file (audio stream) or PNG grid (images).")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Folder for --count mode.")
 @click.option("--temperature", type=float, default=None, help="Emission noise scale (0 = state means, 1 = model).")
 @click.option("--decoder-noise", type=click.FloatRange(min=0), default=None,
@@ -25,7 +25,7 @@ from .main import common, resolve_common
 @common
 @click.pass_context
 def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_noise, prior_label, label, prompt, block_frames, device, seed):
-    """Sample latents from the prior, decode and overlap-add them into WAV files."""
+    """Sample latents from the prior and decode them: WAV files for audio runs, PNG images for image runs."""
     from seqgen.pipeline.generate import Generator, check_seconds
 
     device, seed = resolve_common(ctx, device, seed)
@@ -43,15 +43,25 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
     if temperature < 0:
         raise click.BadParameter("must be >= 0", param_hint="--temperature")
     progress = ctx.find_root().obj["progress"]
+    if gen.modality == "image":
+        if seconds is not None or prompt is not None:
+            raise click.UsageError("--seconds and --prompt are for audio runs; image runs take --count")
+        count = count or gen.cfg.generate.count or 64
+        if out_dir is not None:
+            recs = gen.write_examples(out_dir, count, seed=seed, temperature=temperature)
+            click.echo(f"wrote {len(recs)} images to {out_dir}/ (seed {seed}, temperature {temperature})")
+        else:
+            out = out or str(Path(run_dir) / "generated" / f"grid_seed{seed}.png")
+            gen.write_grid(out, count, seed=seed, temperature=temperature)
+            click.echo(f"wrote {out} ({count} images, seed {seed}, temperature {temperature})")
+        return
     count = count if count is not None else (gen.cfg.generate.count if seconds is None else 0)
     if prompt is not None:
-        from seqgen.audio.io import load_audio, peak_normalize, write_wav
+        from seqgen.audio.io import load_audio, write_wav
 
         if count:
             raise click.UsageError("--prompt continues one stream; it does not combine with --count")
-        x = load_audio(prompt, gen.sample_rate)
-        if gen.cfg.data.normalize == "peak":
-            x = peak_normalize(x, gen.cfg.data.peak)
+        x = gen.rep.prepare(load_audio(prompt, gen.sample_rate))
         seconds = seconds if seconds is not None else gen.cfg.generate.seconds
         out = out or str(Path(run_dir) / "generated" / f"continued_seed{seed}.wav")
         y = gen.continue_audio(x, seconds, seed=seed, temperature=temperature)
@@ -61,7 +71,7 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
         return
     if count:
         folder = Path(out_dir or Path(run_dir) / "generated")
-        recs = gen.write_utterances(folder, count, seed=seed, temperature=temperature)
+        recs = gen.write_examples(folder, count, seed=seed, temperature=temperature)
         click.echo(f"wrote {len(recs)} utterances to {folder}/ "
                    f"({sum(r['seconds'] for r in recs):.1f} s, seed {seed}, temperature {temperature})")
     else:

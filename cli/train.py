@@ -35,4 +35,5 @@ def train(ctx, recipe, out, data, overrides, resume, force, device, seed):
         click.echo(f"  autoencoder test SNR {ae['snr_db']:.2f} dB")
     if pr:
         click.echo(f"  prior {pr['type']}: train {pr['train_ll_per_frame']:.2f} / test {pr['test_ll_per_frame']:.2f} nats/frame")
-    click.echo(f"  samples: {run.samples}/, plot: {run.plots}/spectrograms.png, metrics: {run.metrics}")
+    plots = ", ".join(m.get("plots", [])) or "-"
+    click.echo(f"  samples: {run.samples}/, plots: {run.plots}/ ({plots}), metrics: {run.metrics}")

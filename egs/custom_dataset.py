@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 
 from seqgen.audio.io import load_many
-from seqgen.data.base import AudioDataset, Utterance
+from seqgen.data.base import Dataset, Example
 from seqgen.errors import DataError
 
 
-class ManifestDataset(AudioDataset):
-    """Utterances listed in ``<root>/<split>.scp``; the label is the id's prefix before ``_`` if numeric."""
+class ManifestDataset(Dataset):
+    """Examples listed in ``<root>/<split>.scp``; the label is the id's prefix before ``_`` if numeric."""
 
     folder = ""  # found via --data / data.path only
 
@@ -29,7 +29,7 @@ class ManifestDataset(AudioDataset):
         self.root = Path(root)
         self.label_from_id = label_from_id
 
-    def load(self, split, sample_rate, *, progress=False, strict=False):
+    def load(self, split, *, sample_rate=8000, progress=False, strict=False):
         scp = self.root / f"{split}.scp"
         if not scp.is_file():
             raise DataError(f"no manifest {scp}")
@@ -39,7 +39,7 @@ class ManifestDataset(AudioDataset):
         for path, x in load_many(list(ids), sample_rate, progress=progress, strict=strict):
             uid = ids[path]
             head = uid.split("_")[0]
-            out.append(Utterance(uid, x, label=int(head) if self.label_from_id and head.isdigit() else None))
+            out.append(Example(uid, x, label=int(head) if self.label_from_id and head.isdigit() else None))
         return out
 
 
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     print(f"trained on {counts['train']} manifest utterances: AE test SNR {m['autoencoder_test']['snr_db']:.2f} dB, "
           f"HMM test log-likelihood {m['priors']['default']['test_ll_per_frame']:.2f} nats/frame")
     gen = Generator(run.path)
-    recs = gen.write_utterances(Path(args.out) / "generated", 3, seed=0)
+    recs = gen.write_examples(Path(args.out) / "generated", 3, seed=0)
     print(f"generated {len(recs)} utterances in {Path(args.out) / 'generated'}")
     return 0
 

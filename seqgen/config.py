@@ -1,9 +1,10 @@
 """Typed recipe configuration: TOML -> dataclasses; unknown keys and wrong types are errors naming the key.
 
-A recipe is ``recipes/<name>/config.toml``. ``include = "../base/config.toml"`` at the top
-deep-merges a base recipe first (a variant overrides a few keys). Component tables
-(``[data]``, ``[autoencoder]``, ``[prior]``) name a registered class (``source`` / ``type``) and
-pass their other keys to its constructor; those keys are checked against the constructor's
+A recipe is ``recipes/<name>/config.toml`` with the tables ``[data] [representation] [autoencoder]
+[train] [prior] [generate]``. ``include = "../base/config.toml"`` at the top deep-merges a base
+recipe first (a variant overrides a few keys). Component tables (``[data]``, ``[representation]``,
+``[autoencoder]``, ``[prior]``; ``[train]`` for its objective) name a registered class (``source`` /
+``type`` / ``objective``) and pass their other keys to its constructor; those keys are checked against the constructor's
 signature and default types. ``--set section.key=value`` overrides use TOML value syntax.
 """
 from __future__ import annotations
@@ -28,19 +29,8 @@ from .errors import ConfigError
 class DataConfig:
     source: str = "fsdd"
     path: str = ""
-    sample_rate: int = 8000
-    normalize: str = "peak"  # "peak" | "none"
-    peak: float = 0.9
-    pad_frames: int = 1  # silent frames added at both ends so the prior learns where sequences start/end
-    strict: bool = False  # an undecodable file is an error instead of a warning
+    strict: bool = False  # an unreadable file is an error instead of a warning
     options: dict = field(default_factory=dict)  # dataset constructor kwargs (the table's other keys)
-
-
-@dataclass
-class FramingConfig:
-    frame_length: int = 800
-    hop: int = 400
-    window: str = "hann"
 
 
 @dataclass
@@ -51,13 +41,13 @@ class ComponentConfig:
 
 @dataclass
 class TrainConfig:
+    objective: str = "reconstruct"  # registered training objective (seqgen.training)
     epochs: int = 16
     batch_size: int = 8
-    segment_frames: int = 8
+    segment_frames: int = 8  # consecutive units per training segment (1 for frame-free data)
     lr: float = 1e-3
-    loss: str = "mrstft"
-    loss_options: dict = field(default_factory=dict)  # e.g. {w_wave = 0.3}: MultiResolutionSTFTLoss weights
     prior_per_label: bool = False  # also fit one prior per label (digit) on the shared autoencoder
+    options: dict = field(default_factory=dict)  # objective kwargs (the table's other keys): loss, loss_options, ...
 
 
 @dataclass
@@ -65,7 +55,7 @@ class GenerateConfig:
     seconds: float = 10.0
     count: int = 0
     temperature: float = 1.0
-    decoder_noise: float = 1.0  # std scale of the high-band noise (autoencoder.noise_bands > 0); 0 = none
+    decoder_noise: float = 1.0  # std scale of a stochastic decoder's noise (band split); 0 = none
     block_frames: int = 256
 
 
@@ -75,7 +65,7 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     data: DataConfig = field(default_factory=DataConfig)
-    framing: FramingConfig = field(default_factory=FramingConfig)
+    representation: ComponentConfig = field(default_factory=lambda: ComponentConfig("frames"))
     autoencoder: ComponentConfig = field(default_factory=lambda: ComponentConfig("conv"))
     train: TrainConfig = field(default_factory=TrainConfig)
     prior: ComponentConfig = field(default_factory=lambda: ComponentConfig("hmm"))
@@ -85,14 +75,14 @@ class Config:
     def to_dict(self) -> dict:
         """The resolved config as nested plain data (component options flattened into their table)."""
         d = dataclasses.asdict(self)
-        for sec, key in (("data", "source"), ("autoencoder", "type"), ("prior", "type")):
+        for sec in ("data", "representation", "autoencoder", "train", "prior"):
             opts = d[sec].pop("options")
             d[sec].update(opts)
         return d
 
 
-_COMPONENT_KEY = {"data": "source", "autoencoder": "type", "prior": "type"}
-_SECTIONS = {"data": DataConfig, "framing": FramingConfig, "train": TrainConfig, "generate": GenerateConfig}
+_COMPONENT_KEY = {"data": "source", "representation": "type", "autoencoder": "type", "prior": "type"}
+_SECTIONS = {"data": DataConfig, "train": TrainConfig, "generate": GenerateConfig}
 
 
 def _check_type(key: str, value: Any, expected) -> Any:
@@ -254,4 +244,16 @@ def load_recipe(recipe: str | Path, overrides: list[str] = ()) -> Config:
     raw = apply_overrides(read_toml(path), list(overrides))
     cfg = from_dict(raw)
     cfg.recipe_dir = str(path.parent.resolve())
+    check_objective(cfg)
     return cfg
+
+
+def check_objective(cfg: Config) -> None:
+    """``[train]``'s keys beyond the loop's own go to the training objective: check them now, by name."""
+    from .registry import OBJECTIVES
+
+    try:
+        cls = OBJECTIVES.resolve(cfg.train.objective)
+    except ValueError as e:
+        raise ConfigError(f"train.objective: {e}") from None
+    check_options("train", cls, cfg.train.options, skip=("codec", "representation"))

@@ -71,6 +71,8 @@ class Registry(Generic[T]):
 PRIORS: Registry = Registry("prior")
 DATASETS: Registry = Registry("dataset")
 AUTOENCODERS: Registry = Registry("autoencoder")
+REPRESENTATIONS: Registry = Registry("representation")
+OBJECTIVES: Registry = Registry("training objective")
 
 # Built-ins, imported on first use (keeps `seqgen --help` free of torch and pomegranate).
 for _reg, _items in (
@@ -78,7 +80,9 @@ for _reg, _items in (
               "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
               "lde": "seqgen.priors.lde:LDEPrior"}),
     (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder"}),
-    (AUTOENCODERS, {"conv": "seqgen.autoencoder.model:ConvAutoencoder", "vae": "seqgen.autoencoder.vae:ConvVAE"}),
+    (AUTOENCODERS, {"conv": "seqgen.codecs.audio.conv1d:ConvAutoencoder", "vae": "seqgen.codecs.audio.vae:ConvVAE"}),
+    (REPRESENTATIONS, {"frames": "seqgen.representation.frames:Frames", "image": "seqgen.representation.image:ImageUnit"}),
+    (OBJECTIVES, {"reconstruct": "seqgen.training.reconstruct:Reconstruction"}),
 ):
     for _name, _target in _items.items():
         _reg.register_lazy(_name, _target)

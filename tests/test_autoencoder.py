@@ -11,18 +11,22 @@ import torch.nn as nn
 
 from seqgen.artefacts import ArtefactError
 from seqgen.audio import frame, overlap_add
-from seqgen.autoencoder import (
-    ConvAutoencoder,
-    decode_sequences,
-    encode_sequences,
-    load_autoencoder,
-    make_loss,
-    save_autoencoder,
-    train_autoencoder,
-)
-from seqgen.autoencoder.model import UpConv
+from seqgen.codecs import decode_sequences, encode_sequences
+from seqgen.codecs import load_codec as load_autoencoder
+from seqgen.codecs import save_codec as save_autoencoder
+from seqgen.codecs.audio import ConvAutoencoder
+from seqgen.codecs.audio.conv1d import UpConv
 from seqgen.evaluation import spectral_lines
 from seqgen.registry import AUTOENCODERS
+from seqgen.representation import Frames
+from seqgen.training import train_codec
+from seqgen.training.losses import make_loss
+from seqgen.training.reconstruct import Reconstruction
+
+
+def train_autoencoder(model, seqs, *, loss="mrstft", segment_frames=8, **kw):
+    """The reconstruction objective on 800-sample frames with a 400-sample hop through the one training loop."""
+    return train_codec(model, Reconstruction(model, Frames(), loss=loss), seqs, segment_units=segment_frames, **kw)
 
 TINY = dict(channels=(4, 4, 4), latent_dim=8)
 
@@ -183,7 +187,7 @@ def test_crafted_pickle_is_refused_and_not_run(tmp_path):
 
 
 def test_vae_baseline_kl_posterior_mean_and_save_load(fsdd_frames, tmp_path):
-    from seqgen.autoencoder.vae import ConvVAE
+    from seqgen.codecs.audio.vae import ConvVAE
 
     torch.manual_seed(0)
     m = ConvVAE(**TINY, beta=1.0)
@@ -193,11 +197,11 @@ def test_vae_baseline_kl_posterior_mean_and_save_load(fsdd_frames, tmp_path):
     m(x)
     mu, logvar = m.posterior(x)
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
-    assert m.aux_loss is not None and m.aux_loss.item() > 0
-    assert m.aux_loss.item() == pytest.approx(kl.item(), rel=1e-5)  # beta = 1: exactly the KL per frame
+    assert m.regulariser() is not None and m.regulariser().item() > 0
+    assert m.regulariser().item() == pytest.approx(kl.item(), rel=1e-5)  # beta = 1: exactly the KL per frame
     m.eval()
     torch.testing.assert_close(m(x), m.decode(mu))  # eval: deterministic, decodes the posterior mean
-    assert m.aux_loss is None
+    assert m.regulariser() is None
     torch.testing.assert_close(m.encode(x), mu)
     # the KL is part of the training loss: a huge beta pulls the posterior to N(0, I)
     strong = ConvVAE(**TINY, beta=100.0)

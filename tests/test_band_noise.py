@@ -1,4 +1,4 @@
-"""Band split of the decoder (seqgen/autoencoder/noise.py): envelope analysis, low-pass, calibrated noise."""
+"""Band split of the decoder (seqgen/codecs/audio/noise.py): envelope analysis, low-pass, calibrated noise."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from seqgen.audio.framing import FrameSpec, frame, overlap_add
-from seqgen.autoencoder.model import ConvAutoencoder
-from seqgen.autoencoder.noise import BandNoise
+from seqgen.codecs.audio.conv1d import ConvAutoencoder
+from seqgen.codecs.audio.noise import BandNoise
 
 SPEC = FrameSpec()
 
@@ -83,7 +83,7 @@ def test_band_split_options_are_checked_and_saved():
         ConvAutoencoder(latent_dim=8, noise_bands=8)
     with pytest.raises(ValueError, match="crossover_bin"):
         ConvAutoencoder(noise_bands=8, noise_crossover_bin=400)
-    from seqgen.autoencoder.vae import ConvVAE
+    from seqgen.codecs.audio.vae import ConvVAE
 
     with pytest.raises(ValueError, match="band split"):
         ConvVAE(noise_bands=8)
@@ -104,9 +104,9 @@ def test_an_outlier_envelope_decodes_to_finite_audio():
 def test_band_split_needs_half_overlap():
     from seqgen.config import load_recipe
     from seqgen.errors import ConfigError
-    from seqgen.pipeline.train import build_autoencoder
+    from seqgen.pipeline.build import build_autoencoder
 
     recipe = Path(__file__).resolve().parents[1] / "recipes" / "spoken_digits"
     assert build_autoencoder(load_recipe(recipe)).noise is not None
     with pytest.raises(ConfigError, match="50 % overlap"):
-        build_autoencoder(load_recipe(recipe, ["framing.hop=200"]))
+        build_autoencoder(load_recipe(recipe, ["representation.hop=200"]))

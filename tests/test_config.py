@@ -9,7 +9,8 @@ REPO_RECIPES = __import__("pathlib").Path(__file__).resolve().parents[1] / "reci
 
 def test_spoken_digits_recipe_loads_with_paper_settings():
     cfg = load_recipe(REPO_RECIPES / "spoken_digits")
-    assert (cfg.framing.frame_length, cfg.framing.hop, cfg.data.sample_rate) == (800, 400, 8000)
+    rep = cfg.representation.options
+    assert (rep["frame_length"], rep["hop"], rep["sample_rate"]) == (800, 400, 8000)
     assert cfg.prior.type == "hmm" and cfg.prior.options["n_states"] == 300
     assert cfg.autoencoder.options["latent_dim"] == 80
 
@@ -17,7 +18,7 @@ def test_spoken_digits_recipe_loads_with_paper_settings():
 def test_variant_includes_base_and_overrides():
     cfg = load_recipe(REPO_RECIPES / "spoken_digits_7")
     assert cfg.data.options["digits"] == [7] and cfg.name == "spoken_digits_7"
-    assert cfg.framing.hop == 400 and cfg.prior.options["covariance_type"] == "diag"
+    assert cfg.representation.options["hop"] == 400 and cfg.prior.options["covariance_type"] == "diag"
 
 
 def test_set_overrides_are_typed():
@@ -32,7 +33,7 @@ def test_set_overrides_are_typed():
     ("train.epochs=three", "train.epochs"),
     ("train.epochs=true", "train.epochs"),
     ("bogus=1", "bogus"),
-    ("framing=3", "framing"),
+    ("representation=3", "representation"),
     ("noequals", "key=value"),
 ])
 def test_bad_overrides_name_the_key(override, msg):
@@ -79,7 +80,7 @@ def test_included_recipe_switching_a_component_drops_its_options():
     cfg = load_recipe(REPO_RECIPES / "spoken_digits_vae")
     assert cfg.autoencoder.type == "vae" and cfg.autoencoder.options == {"beta": 0.01}
     assert cfg.prior.type == "gaussian" and cfg.prior.options == {"fixed": True}  # no hmm n_states left
-    from seqgen.autoencoder.vae import ConvVAE  # **kwargs go to the base class: its keys are checked too
+    from seqgen.codecs.audio.vae import ConvVAE  # **kwargs go to the base class: its keys are checked too
 
     assert check_options("autoencoder", ConvVAE, {"beta": 0.5, "latent_dim": 16}) == {"beta": 0.5, "latent_dim": 16}
     with pytest.raises(ConfigError, match="autoencoder.betta"):
@@ -89,10 +90,10 @@ def test_included_recipe_switching_a_component_drops_its_options():
 
 
 def test_loss_options_are_passed_and_checked():
-    from seqgen.pipeline.train import build_autoencoder
+    from seqgen.pipeline.build import build_autoencoder
 
     cfg = load_recipe(REPO_RECIPES / "spoken_digits", ["train.loss_options.w_wave=0.3"])
-    assert cfg.train.loss_options == {"w_wave": 0.3}
+    assert cfg.train.options["loss_options"] == {"w_wave": 0.3}
     build_autoencoder(cfg)
     with pytest.raises(ConfigError, match="train.loss_options.w_wav"):
         build_autoencoder(load_recipe(REPO_RECIPES / "spoken_digits", ["train.loss_options.w_wav=0.3"]))

@@ -43,6 +43,10 @@ class Codec(nn.Module, ABC):
     def get_config(self) -> dict:
         """JSON-able constructor kwargs."""
 
+    def check_representation(self, representation) -> None:
+        """Raise ``ValueError`` if the codec cannot work with this representation (its unit geometry is
+        already passed to the constructor); nothing to check by default."""
+
     def decode_sample(self, z: torch.Tensor, rng: np.random.Generator, scale: float = 1.0) -> torch.Tensor:
         """One draw of a stochastic decoder (std of its randomness times ``scale``); ``decode`` otherwise."""
         return self.decode(z)

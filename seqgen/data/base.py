@@ -27,26 +27,11 @@ class Dataset(ABC):
     folder: str = ""
     #: "audio" or "image": which representations this source can feed
     modality: str = "audio"
+    #: how train and test were split (written to the run's data.json)
+    split_description: str = "the data set's own train/test split"
 
     @abstractmethod
     def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
         """Examples of ``split`` ("train" or "test"); unreadable files are skipped with a warning
         naming them, or raise with ``strict``."""
 
-
-class Utterance(Example):
-    """Transitional alias: an audio :class:`Example` whose waveform is also ``audio``."""
-
-    def __init__(self, name, audio, label=None, meta=None):
-        super().__init__(name, audio, label, meta or {})
-
-    @property
-    def audio(self) -> np.ndarray:
-        return self.x
-
-    @audio.setter
-    def audio(self, value: np.ndarray) -> None:
-        self.x = value
-
-
-AudioDataset = Dataset

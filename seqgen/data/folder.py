@@ -12,7 +12,7 @@ from pathlib import Path
 from ..audio.io import AUDIO_EXTENSIONS, load_many
 from ..errors import DataError
 from ..registry import DATASETS
-from .base import AudioDataset, Utterance
+from .base import Dataset, Example
 
 
 def audio_files(root: Path, patterns=(), recursive: bool = True) -> list[Path]:
@@ -29,7 +29,7 @@ def looks_valid(root: Path) -> bool:
 
 
 @DATASETS.register("audio_folder")
-class AudioFolder(AudioDataset):
+class AudioFolder(Dataset):
     """Every audio file in a folder. ``files``: glob patterns on file names ([] = all);
     ``subdir``: the folder name looked for under ``$SEQGEN_DATA`` and the download cache."""
 
@@ -51,7 +51,7 @@ class AudioFolder(AudioDataset):
     def data_folder(options: dict) -> str:
         return options.get("subdir", "")
 
-    def load(self, split: str, sample_rate: int, *, progress: bool = False, strict: bool = False) -> list[Utterance]:
+    def load(self, split: str, *, sample_rate: int = 8000, progress: bool = False, strict: bool = False) -> list[Example]:
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         if not self.root.is_dir():
@@ -70,7 +70,7 @@ class AudioFolder(AudioDataset):
             for i, start in enumerate(range(0, len(part), step)):
                 chunk = part[start : start + step]
                 if len(chunk) >= min(step, sample_rate // 10):  # drop a tail shorter than one 100 ms frame
-                    utts.append(Utterance(f"{path.stem}_{split}_{i:03d}", chunk, meta={"file": path.name}))
+                    utts.append(Example(f"{path.stem}_{split}_{i:03d}", chunk, meta={"file": path.name}))
         if not utts:
             raise DataError(f"no usable {split} audio in {self.root} ({len(paths)} files found, none readable)")
         return utts

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..registry import DATASETS
-from .base import AudioDataset, Utterance
+from .base import Dataset, Example
 
 PATTERN = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -25,7 +25,7 @@ def looks_valid(root: Path) -> bool:
 
 
 @DATASETS.register("fsdd")
-class FSDD(AudioDataset):
+class FSDD(Dataset):
     """FSDD utterances, optionally restricted to some ``digits`` / ``speakers``.
 
     ``concatenate=True`` joins each split into one long stream (how the paper trained); the
@@ -61,7 +61,7 @@ class FSDD(AudioDataset):
                 out.append((p, digit, speaker, take))
         return out
 
-    def load(self, split: str, sample_rate: int, *, progress: bool = False, strict: bool = False) -> list[Utterance]:
+    def load(self, split: str, *, sample_rate: int = 8000, progress: bool = False, strict: bool = False) -> list[Example]:
         from ..audio.io import load_many
 
         files = self.files(split)
@@ -70,12 +70,12 @@ class FSDD(AudioDataset):
                             f"speakers={self.speakers or 'all'}")
         meta = {p: (d, s, t) for p, d, s, t in files}
         utts = [
-            Utterance(p.stem, x, label=meta[p][0], meta={"speaker": meta[p][1], "take": meta[p][2]})
+            Example(p.stem, x, label=meta[p][0], meta={"speaker": meta[p][1], "take": meta[p][2]})
             for p, x in load_many([f[0] for f in files], sample_rate, progress=progress, strict=strict)
         ]
         if not utts:
             raise DataError(f"none of the {len(files)} FSDD {split} files in {self.root} could be read")
         if self.concatenate:
-            utts = [Utterance(f"fsdd_{split}_stream", np.concatenate([u.audio for u in utts]))]
+            utts = [Example(f"fsdd_{split}_stream", np.concatenate([u.x for u in utts]))]
         return utts
 

@@ -1,4 +1,4 @@
-"""Training and generation stages (data prep, autoencoder, encode, prior, report), re-runnable."""
+"""The stages every modality shares (data, codec, encode, prior, generate, report, eval), re-runnable."""
 from .generate import Generator
 from .run_dir import RunDir
 from .train import fit_prior, train

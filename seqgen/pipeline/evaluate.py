@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ..artefacts import read_json, write_json
-from ..audio.framing import overlap_add
 from ..errors import SeqgenError
 from ..evaluation import generative as gm
-from .prepare import load_split, make_dataset, to_frames
-from .train import load_latents, standardise
+from .build import make_dataset
+from .examples import load_split, reconstruct
+from .latents import load_latents, standardise
 
 log = logging.getLogger("seqgen")
 
@@ -30,11 +30,13 @@ CALIBRATION_FILE = "score_calibration.json"
 
 
 # ------------------------------------------------------------------ helpers
-def _fsdd(cfg, data):
-    """The run's FSDD data set, one sequence per utterance (even for ``concatenate = true`` runs)."""
+def _fsdd(gen, data):
+    """The run's FSDD data set (the folder it was trained on unless ``data``), one sequence per
+    utterance (even for ``concatenate = true`` runs)."""
     from ..data.fsdd import FSDD
 
-    ds, where = make_dataset(cfg, data)
+    cfg = gen.cfg
+    ds, where = make_dataset(cfg, gen.run.data_root(data))
     if not isinstance(ds, FSDD):
         raise SeqgenError(f"`seqgen eval` scores spoken digits with an FSDD classifier; this run's data.source is "
                           f"{cfg.data.source!r}")
@@ -64,16 +66,12 @@ def _row(P, F, *, p_y_train, F_train, F_test=None, labels=None, ndb_k=20) -> dic
     return row
 
 
-def _reconstruct(model, utts, spec, pad: int, device: str, noise_rng=None,
-                 noise_scale: float = 1.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _reconstruct(gen, utts, noise_rng=None, noise_scale: float = 1.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Encode -> decode -> overlap-add each utterance (framed as in training); returns (originals, reconstructions).
     With ``noise_rng`` a band-split decoder's high-band noise is drawn."""
-    from ..autoencoder.train import decode_sequences, encode_sequences
-
-    frames = [to_frames(u.audio, spec, pad) for u in utts]
-    rec = decode_sequences(model, encode_sequences(model, frames, device=device), device=device, rng=noise_rng,
-                           noise_scale=noise_scale)
-    return [overlap_add(f, spec) for f in frames], [overlap_add(r, spec) for r in rec]
+    _, ref, rec = reconstruct(gen.model, gen.rep, [gen.rep.to_units(u.x) for u in utts], device=gen.device,
+                              noise_rng=noise_rng, noise_scale=noise_scale)
+    return ref, rec
 
 
 def _snr_db(ref: list[np.ndarray], est: list[np.ndarray]) -> float:
@@ -117,31 +115,31 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     gen = Generator(run_dir, prior=prior, device=device, decoder_noise=decoder_noise)
     cfg, sr = gen.cfg, gen.sample_rate
     temperature = cfg.generate.temperature if temperature is None else float(temperature)
-    ds, where = _fsdd(cfg, data)
+    ds, where = _fsdd(gen, data)
     log.info("eval: data %s", where)
     clf = get_classifier(ds.root, device=device, progress=progress)
-    train_utts = load_split(cfg, ds, "train", progress)
-    test_utts = load_split(cfg, ds, "test", progress)
-    pad = cfg.data.pad_frames
+    train_utts = load_split(gen.rep, ds, "train", strict=cfg.data.strict, progress=progress)
+    test_utts = load_split(gen.rep, ds, "test", strict=cfg.data.strict, progress=progress)
+    pad = gen.rep.pad_frames
 
-    P_train, F_train = clf.classify([u.audio for u in train_utts], sr)
-    P_test, F_test = clf.classify([u.audio for u in test_utts], sr)
+    P_train, F_train = clf.classify([u.x for u in train_utts], sr)
+    P_test, F_test = clf.classify([u.x for u in test_utts], sr)
     p_y_train = P_train.mean(0)
 
     rng = np.random.default_rng(seed)
-    lengths = rng.choice([gen.spec.n_frames(len(u.audio) + 2 * pad * gen.spec.hop) for u in train_utts], size=count)
+    lengths = rng.choice([gen.spec.n_frames(len(u.x) + 2 * pad * gen.spec.hop) for u in train_utts], size=count)
     log.info("eval: generating %d utterances (prior %s, seed %d, temperature %g)", count, prior or "default", seed,
              temperature)
-    audio = gen.utterances(count, seed=seed, temperature=temperature, lengths=lengths)
+    audio = gen.examples(count, seed=seed, temperature=temperature, lengths=lengths)
     P_gen, F_gen = clf.classify(audio, sr)
     rows = {"generated": _row(P_gen, F_gen, p_y_train=p_y_train, F_train=F_train, F_test=F_test)}
 
     metrics = gen.run.read_metrics()
     snr = metrics.get("autoencoder_test", {}).get("snr_db")  # of the deterministic decoder
     if snr is None:
-        snr = _snr_db(*_reconstruct(gen.model, test_utts, gen.spec, pad, device))
+        snr = _snr_db(*_reconstruct(gen, test_utts))
     if reference_rows:
-        _, rec = _reconstruct(gen.model, test_utts, gen.spec, pad, device, noise_rng(seed), gen.decoder_noise)
+        _, rec = _reconstruct(gen, test_utts, noise_rng(seed), gen.decoder_noise)
         labels = [u.label for u in test_utts]
         rows["real_test"] = _row(P_test, F_test, p_y_train=p_y_train, F_train=F_train, labels=labels)
         rows["ae_reconstruction"] = _row(*clf.classify(rec, sr), p_y_train=p_y_train,
@@ -186,7 +184,7 @@ def label_accuracy(run, clf, count: int, seed: int, temperature: float, device: 
     acc = {}
     for y in labels:
         g = Generator(run.path, label=y, device=device, decoder_noise=decoder_noise)
-        P, _ = clf.classify(g.utterances(count, seed=seed, temperature=temperature), g.sample_rate)
+        P, _ = clf.classify(g.examples(count, seed=seed, temperature=temperature), g.sample_rate)
         acc[str(y)] = float(np.mean(P.argmax(1) == y))
     if acc:
         acc["mean"] = float(np.mean(list(acc.values())))
@@ -242,23 +240,15 @@ def _gauss_ll(residual: np.ndarray, var: float) -> float:
     return float(-0.5 * (len(residual) * math.log(2 * math.pi * var) + np.sum(residual.astype(np.float64) ** 2) / var))
 
 
-def _score_parts(gen, x: np.ndarray, pad: int) -> tuple[float, np.ndarray, np.ndarray, int]:
+def _score_parts(gen, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, int]:
     """(prior log-likelihood summed over frames, overlap-added input (its low band with a band-split
-    decoder), its reconstruction residual, T) of one clip."""
-    from ..autoencoder.train import decode_sequences, encode_sequences
-
-    frames = to_frames(x, gen.spec, pad)
-    z = encode_sequences(gen.model, [frames], device=gen.device)[0]
+    decoder: the high band is in the latents' envelope, scored by the prior), its reconstruction
+    residual, T) of one clip."""
+    units = gen.rep.to_units(x)
+    (z,), (ref,), (rec,) = reconstruct(gen.model, gen.rep, [units], device=gen.device, codec_target=True)
     prior_ll = float(gen.prior.log_prob([(z - gen.mean) / gen.std])[0])
-    rec = decode_sequences(gen.model, [z], device=gen.device)[0]
-    noise = getattr(gen.model, "noise", None)
-    if noise is not None:  # band split: the high band is in the latents' envelope, scored by the prior
-        import torch
-
-        with torch.no_grad():
-            frames = noise.lowpass(torch.as_tensor(frames)).numpy()
-    ref = overlap_add(frames, gen.spec).astype(np.float64)
-    return prior_ll, ref, ref - overlap_add(rec, gen.spec), len(frames)
+    ref = ref.astype(np.float64)
+    return prior_ll, ref, ref - rec, len(units)
 
 
 def _calibration(gen, prior_label: str, data: str | None, progress: bool) -> dict:
@@ -269,9 +259,9 @@ def _calibration(gen, prior_label: str, data: str | None, progress: bool) -> dic
     cached = read_json(path) if path.exists() else {}
     if key in cached:
         return cached[key]
-    ds, _ = _fsdd(gen.cfg, data) if gen.cfg.data.source == "fsdd" else make_dataset(gen.cfg, data)
-    pad = gen.cfg.data.pad_frames
-    parts = [_score_parts(gen, u.audio, pad) for u in load_split(gen.cfg, ds, "test", progress)]
+    ds, _ = _fsdd(gen, data) if gen.cfg.data.source == "fsdd" else make_dataset(gen.cfg, gen.run.data_root(data))
+    test = load_split(gen.rep, ds, "test", strict=gen.cfg.data.strict, progress=progress)
+    parts = [_score_parts(gen, u.x) for u in test]
     n_samples = sum(len(r) for _, _, r, _ in parts)
     var = max(sum(float(np.sum(r**2)) for _, _, r, _ in parts) / n_samples, 1e-12)
     prior_pf = [ll / t for ll, _, _, t in parts]
@@ -307,17 +297,18 @@ def score_file(path: str | Path, run_dir: str | Path, *, prior: str | None = Non
     autoencoder/prior and cached in ``score_calibration.json``, which needs the run's data);
     ``unusual`` is true when the total is below the 1st percentile of the test utterances'.
     """
-    from ..audio.io import load_audio, peak_normalize
+    from ..audio.io import load_audio
     from .generate import Generator
 
     gen = Generator(run_dir, prior=prior, device=device)
-    cfg = gen.cfg
-    x = load_audio(path, gen.sample_rate)
-    if cfg.data.normalize == "peak":
-        x = peak_normalize(x, cfg.data.peak)
+    if gen.modality != "audio":
+        from .evaluate_image import score_image
+
+        return score_image(path, gen)
+    x = gen.rep.prepare(load_audio(path, gen.sample_rate))
     label = prior or "default"
     cal = _calibration(gen, label, data, progress)
-    prior_ll, ref, r, t = _score_parts(gen, x, cfg.data.pad_frames)
+    prior_ll, ref, r, t = _score_parts(gen, x)
     out = {"file": str(path), "run": gen.run.path.name, "prior": label, "n_frames": t,
            "seconds": len(x) / gen.sample_rate, "prior_ll_per_frame": prior_ll / t,
            "recon_ll_per_frame": _gauss_ll(r, cal["noise_var"]) / t,

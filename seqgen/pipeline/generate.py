@@ -1,8 +1,9 @@
-"""`seqgen generate`: sample latents from the prior, decode each frame, overlap-add, write WAVs.
+"""`seqgen generate`: sample latent sequences from the prior, decode every unit, rebuild examples, write them.
 
-Two modes (issue #2): ``stream`` — one long sequence of a given duration, decoded and written in
-blocks so memory does not grow with the output length; ``utterances`` — separate sequences whose
-lengths are drawn from the training length distribution.
+For every modality: ``examples`` — separate sequences (lengths drawn from the training lengths; 1
+for images) turned back into examples by the representation (audio: overlap-add; image: the unit).
+For sequential representations also ``stream`` — one long sequence of a given duration, decoded and
+written in blocks so memory does not grow with the output length — and prompted continuation.
 """
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import numpy as np
 
 from ..audio.framing import overlap_add
 from ..audio.io import StreamingWavWriter, write_wav
+from ..codecs.io import decode_sequences, encode_sequences, load_codec
 from ..errors import SeqgenError
 from ..priors import Prior
 from ..priors.base import make_rng
-from .prepare import frame_spec
+from .build import build_representation, resolve_device
+from .latents import label_prior, load_latents
 from .run_dir import RunDir
-from .train import load_latents
 
 MAX_SECONDS = 24 * 3600.0
 
@@ -32,15 +34,14 @@ class Generator:
         """``label``: use the per-label prior of that label (``train.prior_per_label``) and draw
         utterance lengths from that label's training sequences. ``decoder_noise``: std scale of the
         decoder's high-band noise (band-split models; default: the recipe's ``generate.decoder_noise``; 0 = none)."""
-        from ..autoencoder.train import load_autoencoder
-        from .train import label_prior
-
         self.run = RunDir(run_dir)
         self.cfg = self.run.load_config()
-        self.spec = frame_spec(self.cfg)
-        self.sample_rate = self.cfg.data.sample_rate
-        self.device = device
-        self.model = load_autoencoder(self.run.autoencoder, device)
+        self.rep = build_representation(self.cfg)
+        self.modality = self.rep.modality
+        self.spec = self.rep.spec if self.rep.sequential else None  # audio frame geometry
+        self.sample_rate = self.rep.sample_rate
+        self.device = device = resolve_device(device)
+        self.model = load_codec(self.run.autoencoder, device)
         self.decoder_noise = float(self.cfg.generate.decoder_noise if decoder_noise is None else decoder_noise)
         if not (math.isfinite(self.decoder_noise) and self.decoder_noise >= 0):
             raise SeqgenError(f"decoder noise must be a number >= 0, got {decoder_noise}")
@@ -55,18 +56,16 @@ class Generator:
         # band split: a sampled high-band envelope is kept within the range of the training frames, band by
         # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)
         self.envelope_range = None
-        if getattr(self.model, "noise", None) is not None:
+        if self.model.stochastic_decoder:
             d = self.model.code_dim
             self.envelope_range = (d, lat["train"][:, d:].min(0), lat["train"][:, d:].max(0))
         if label is not None:
             self.train_lengths = self.train_lengths[lat["train_labels"] == label]
 
-    # ------------------------------------------------------------------ latents <-> audio
+    # ------------------------------------------------------------------ latents <-> examples
     def decode(self, z_std: np.ndarray, noise_rng: np.random.Generator | None = None) -> np.ndarray:
-        """Standardised latents ``(T, D)`` -> windowed frames ``(T, frame_length)``; with ``noise_rng``
-        a band-split decoder's high-band noise is drawn from it."""
-        from ..autoencoder.train import decode_sequences
-
+        """Standardised latents ``(T, D)`` -> units ``(T, *unit_shape)``; with ``noise_rng`` a
+        stochastic decoder's randomness (band-split noise) is drawn from it."""
         z = z_std * self.std + self.mean
         if self.envelope_range is not None:
             d, lo, hi = self.envelope_range
@@ -74,22 +73,29 @@ class Generator:
         return decode_sequences(self.model, [z.astype(np.float32)], device=self.device, rng=noise_rng,
                                 noise_scale=self.decoder_noise)[0]
 
-    def to_audio(self, z_std: np.ndarray, noise_rng: np.random.Generator | None = None) -> np.ndarray:
-        """One latent sequence -> waveform (untrimmed overlap-add: (T-1)*hop + frame_length samples)."""
-        return overlap_add(self.decode(z_std, noise_rng), self.spec).astype(np.float32)
+    def to_example(self, z_std: np.ndarray, noise_rng: np.random.Generator | None = None) -> np.ndarray:
+        """One latent sequence -> one example (audio: the untrimmed overlap-add, (T-1)*hop + frame_length
+        samples; image: ``(C, H, W)``)."""
+        return self.rep.from_units(self.decode(z_std, noise_rng))
 
     # ------------------------------------------------------------------ modes
-    def utterances(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> list[np.ndarray]:
-        """``count`` separate utterances; lengths (frames) drawn from the training lengths unless given."""
+    def examples(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> list[np.ndarray]:
+        """``count`` separate examples (utterances, images); sequence lengths drawn from the training
+        lengths unless given."""
         if count <= 0:
             raise SeqgenError(f"--count must be positive, got {count}")
         rng = np.random.default_rng(seed)
         noise = noise_rng(rng)
         if lengths is None:
             lengths = rng.choice(self.train_lengths, size=count, replace=True)
-        return [self.to_audio(z, noise) for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature)]
+        return [self.to_example(z, noise) for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature)]
+
+    def _need_sequential(self, what: str) -> None:
+        if not self.rep.sequential:
+            raise SeqgenError(f"{what} needs a sequential (audio) run; {self.run.path} holds {self.modality} data")
 
     def n_frames_for_seconds(self, seconds: float) -> tuple[int, int]:
+        self._need_sequential("--seconds")
         check_seconds(seconds)
         n_samples = int(round(seconds * self.sample_rate))
         n_frames = max(1, math.ceil((n_samples - self.spec.frame_length) / self.spec.hop) + 1)
@@ -103,6 +109,7 @@ class Generator:
         await the next block's first frames, so they are carried as ``tail``. The output is the
         same whatever ``block_frames`` is.
         """
+        self._need_sequential("streaming")
         n_frames, n_samples = self.n_frames_for_seconds(seconds)
         hop, N = self.spec.hop, self.spec.frame_length
         tail = np.zeros(N - hop, dtype=np.float32)
@@ -112,7 +119,7 @@ class Generator:
                                               context=context):
             block = block[: n_frames - done]
             done += len(block)
-            ola = self.to_audio(block, noise)
+            ola = self.to_example(block, noise)
             ola[: N - hop] += tail
             b = len(block) * hop
             out, tail = ola[:b], ola[b:]
@@ -126,8 +133,8 @@ class Generator:
     def encode_audio(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Audio ``(T,)`` -> (windowed frames without the trailing pad frame, standardised latents)."""
         from ..audio.framing import frame
-        from ..autoencoder.train import encode_sequences
 
+        self._need_sequential("encoding audio")
         frames = frame(x.astype(np.float32), self.spec)[:-1].astype(np.float32)
         z = encode_sequences(self.model, [frames], device=self.device)[0]
         return frames, (z - self.mean) / self.std
@@ -166,14 +173,32 @@ class Generator:
                 bar.update(round(len(out) / self.sample_rate, 2))
         return {"path": str(path), "seconds": w.n_samples / self.sample_rate, "peak": w.peak, "clipped": w.clipped}
 
-    def write_utterances(self, out_dir: str | Path, count: int, seed=None, temperature: float = 1.0,
-                         prefix: str = "sample") -> list[dict]:
+    def write_examples(self, out_dir: str | Path, count: int, seed=None, temperature: float = 1.0,
+                       prefix: str = "sample") -> list[dict]:
+        """``count`` examples as separate files (WAV or PNG) in ``out_dir``."""
         out_dir = Path(out_dir)
         recs = []
-        for i, x in enumerate(self.utterances(count, seed, temperature)):
-            p = out_dir / f"{prefix}_{i:04d}.wav"
-            recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
+        for i, x in enumerate(self.examples(count, seed, temperature)):
+            if self.modality == "audio":
+                p = out_dir / f"{prefix}_{i:04d}.wav"
+                recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
+            else:
+                from ..outputs.image import save_image
+
+                p = out_dir / f"{prefix}_{i:04d}.png"
+                save_image(x, p)
+                recs.append({"path": str(p)})
         return recs
+
+    def write_grid(self, path: str | Path, count: int, seed=None, temperature: float = 1.0) -> dict:
+        """``count`` generated images in one PNG grid."""
+        from ..outputs.image import save_grid
+
+        if self.modality != "image":
+            raise SeqgenError(f"a grid is for image runs; {self.run.path} holds {self.modality} data")
+        images = np.stack(self.examples(count, seed, temperature))
+        save_grid(images, path)
+        return {"path": str(path), "count": count}
 
 
 def noise_rng(seed) -> np.random.Generator:

@@ -1,4 +1,4 @@
-"""Stage 5, report: autoencoder quality on the test split, example samples, spectrogram plot, metrics.json."""
+"""Stage 5, report: codec quality on the test split, example samples, plots, metrics.json (audio and images)."""
 from __future__ import annotations
 
 import logging
@@ -6,13 +6,12 @@ import time
 
 import numpy as np
 
-from ..audio.framing import overlap_add
 from ..audio.io import write_wav
+from .examples import reconstruct
 from ..config import Config
 from ..evaluation.music import music_metrics
 from ..evaluation.signal_metrics import audio_checks, band_energy_db, band_snr_db, snr_db, spectral_lines
 from ..plots import spectrogram_comparison
-from .prepare import frame_spec
 
 log = logging.getLogger("seqgen")
 
@@ -29,33 +28,42 @@ def _compare(ref: np.ndarray, est: np.ndarray, sr: int) -> dict:
     }
 
 
-def reconstruction_metrics(model, test_frames: list[np.ndarray], spec, sr: int, device: str = "cpu",
+def reconstruction_metrics(model, rep, test_frames: list[np.ndarray], device: str = "cpu",
                            decoder_noise: float = 1.0, seed: int = 0) -> dict:
     """Encode -> decode -> overlap-add every test sequence; SNR, band energies/SNRs, spectral lines.
 
     Of the deterministic decoder; for a band-split model also ``with_decoder_noise``: the same metrics
     of one noise draw (std scale ``decoder_noise``, ``seed``), which is what generation outputs."""
-    from ..autoencoder.train import decode_sequences, encode_sequences
+    sr = rep.sample_rate
     from .generate import noise_rng
 
-    z = encode_sequences(model, test_frames, device=device)
-    ref = np.concatenate([overlap_add(f, spec) for f in test_frames])
-    est = np.concatenate([overlap_add(f, spec) for f in decode_sequences(model, z, device=device)])
-    out = _compare(ref, est, sr)
-    if getattr(model, "noise", None) is not None and decoder_noise:
-        rec = decode_sequences(model, z, device=device, rng=noise_rng(seed), noise_scale=decoder_noise)
-        out["with_decoder_noise"] = {"scale": decoder_noise,
-                                     **_compare(ref, np.concatenate([overlap_add(f, spec) for f in rec]), sr)}
+    _, ref, est = reconstruct(model, rep, test_frames, device=device)
+    ref = np.concatenate(ref)
+    out = _compare(ref, np.concatenate(est), sr)
+    if model.stochastic_decoder and decoder_noise:
+        _, _, rec = reconstruct(model, rep, test_frames, device=device, noise_rng=noise_rng(seed),
+                                noise_scale=decoder_noise)
+        out["with_decoder_noise"] = {"scale": decoder_noise, **_compare(ref, np.concatenate(rec), sr)}
     return out
 
 
-def report(run, model, test_utts, test_frames, train_utts, cfg: Config, *, device: str = "cpu",
+def report(run, model, rep, test_ex, test_units, train_ex, cfg: Config, *, device: str = "cpu",
            n_examples: int = 4) -> dict:
+    """The report of the run's modality (audio below; images in :mod:`.report_image`)."""
+    if rep.modality == "image":
+        from .report_image import image_report
+
+        return image_report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device)
+    return audio_report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device, n_examples=n_examples)
+
+
+def audio_report(run, model, rep, test_utts, test_frames, train_utts, cfg: Config, *, device: str = "cpu",
+                 n_examples: int = 4) -> dict:
+    """Codec SNR and band metrics on the test split, a 10 s stream and a few utterances, spectrograms (Fig. 6/7)."""
     from .generate import Generator
 
-    spec = frame_spec(cfg)
-    sr = cfg.data.sample_rate
-    ae = reconstruction_metrics(model, test_frames, spec, sr, device, cfg.generate.decoder_noise, cfg.seed)
+    spec, sr = rep.spec, rep.sample_rate
+    ae = reconstruction_metrics(model, rep, test_frames, device, cfg.generate.decoder_noise, cfg.seed)
     for name, m in (("", ae), (" + decoder noise", ae.get("with_decoder_noise"))):
         if m is not None:
             log.info("autoencoder%s on test split: SNR %.2f dB, band diff %s", name, m["snr_db"],
@@ -65,21 +73,21 @@ def report(run, model, test_utts, test_frames, train_utts, cfg: Config, *, devic
     seconds = 10.0
     stream = np.concatenate(list(gen.stream(seconds, seed=cfg.seed, temperature=cfg.generate.temperature)))
     speed = seconds / (time.perf_counter() - t0)
-    examples = gen.utterances(max(1, n_examples), seed=cfg.seed, temperature=cfg.generate.temperature)
+    examples = gen.examples(max(1, n_examples), seed=cfg.seed, temperature=cfg.generate.temperature)
     for i, x in enumerate(examples):
         write_wav(run.samples / f"sample_{i:02d}.wav", x, sr)
     write_wav(run.samples / "stream_10s.wav", stream, sr)
     checks = audio_checks(np.concatenate(examples), sr)
-    train_audio = np.concatenate([u.audio for u in train_utts])
+    train_audio = np.concatenate([u.x for u in train_utts])
     if len(train_audio) / len(train_utts) > 5 * sr:  # long recordings (music): the paper's Fig. 7 layout
         real = [("first 10 s of the training audio", train_audio[: 10 * sr])]
         fake = [("10 s generated", stream)]
     else:  # utterances (speech): the paper's Fig. 6 layout
-        real = [(u.name, u.audio) for u in train_utts[:: max(1, len(train_utts) // max(1, n_examples))][:n_examples]]
+        real = [(u.name, u.x) for u in train_utts[:: max(1, len(train_utts) // max(1, n_examples))][:n_examples]]
         fake = [(f"sample {i}", x) for i, x in enumerate(examples)]
     plot = spectrogram_comparison(real, fake, sr, run.plots / "spectrograms.png",
                                   title=f"{cfg.name}: prior {cfg.prior.type}")
-    held_out = np.concatenate([u.audio for u in test_utts])
+    held_out = np.concatenate([u.x for u in test_utts])
     music = music_metrics(stream, held_out, train_audio[: 120 * sr], sr)
     log.info("generated vs held-out: log-mel Fréchet %.1f (train vs held-out %.1f), chroma JS %.3f (%.3f) bits",
              music["logmel_frechet"]["generated_vs_heldout"], music["logmel_frechet"]["train_vs_heldout"],

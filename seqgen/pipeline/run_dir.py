@@ -9,11 +9,13 @@ from ..artefacts import ArtefactError, read_json, write_json
 from ..config import Config, from_dict
 
 
-def config_hash(cfg: Config, *sections: str, ignore: tuple[str, ...] = ()) -> str:
+def config_hash(cfg: Config, *sections: str, ignore: tuple[str, ...] = (), extra: dict | None = None) -> str:
     """Hash of the config parts a stage depends on (a changed part makes the stage re-run);
-    ``ignore`` lists ``section.key`` entries of those parts that do not affect the stage."""
+    ``ignore`` lists ``section.key`` entries of those parts that do not affect the stage, ``extra``
+    adds what else it was made from (the data's fingerprint)."""
     d = cfg.to_dict()
     part = {s: d[s] for s in sections}
+    part.update(extra or {})
     for key in ignore:
         sec, _, k = key.partition(".")
         if isinstance(part.get(sec), dict):
@@ -34,6 +36,7 @@ class RunDir:
     latents = property(lambda self: self.path / "latents.npz")
     prior = property(lambda self: self.path / "prior")  # + .json / .npz
     metrics = property(lambda self: self.path / "metrics.json")
+    data = property(lambda self: self.path / "data.json")  # where the data came from + its fingerprint
     log = property(lambda self: self.path / "train.log")
     plots = property(lambda self: self.path / "plots")
     samples = property(lambda self: self.path / "samples")
@@ -60,6 +63,21 @@ class RunDir:
 
     def save_config(self, cfg: Config) -> None:
         write_json(self.config, cfg.to_dict())
+
+    def save_data(self, provenance: dict) -> None:
+        write_json(self.data, provenance)
+
+    def data_root(self, data: str | None = None) -> str:
+        """The data folder later commands use: ``data`` (``--data``) if given, else the one the run was
+        trained on; a folder that is gone is a one-line error, never a silent fallback to other data."""
+        if data:
+            return data
+        if not self.data.exists():
+            raise ArtefactError(f"{self.path} does not record where its data came from (no data.json); pass --data")
+        root = read_json(self.data).get("root")
+        if not isinstance(root, str) or not Path(root).is_dir():
+            raise ArtefactError(f"the data this run was trained on ({root}) is gone; pass --data PATH")
+        return root
 
     def read_metrics(self) -> dict:
         return read_json(self.metrics) if self.metrics.exists() else {}

@@ -1,69 +1,26 @@
-"""`seqgen train`: data prep -> autoencoder -> encode latents -> fit prior -> report, each stage skipped
-when its output exists for the same config (icefall-style re-runnable stages)."""
+"""`seqgen train`: data -> codec -> latents -> prior -> report, each stage skipped when its output
+exists for the same config and data (icefall-style re-runnable stages); the same stages for every modality."""
 from __future__ import annotations
 
 import logging
 import time
 from pathlib import Path
 
-import numpy as np
-
-from ..artefacts import ArtefactError, atomic_write, read_json, write_json
-from ..config import Config, check_options
-from ..errors import ConfigError, DataError
-from ..priors import PRIORS, Prior
-from .prepare import frame_spec, load_split, make_dataset, to_frames
+from ..artefacts import read_json, write_json
+from ..codecs.io import encode_sequences, load_codec, save_codec
+from ..config import Config
+from ..data.fingerprint import fingerprint
+from ..errors import DataError
+from ..priors import Prior
+from .build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset, resolve_device
+from .examples import load_split, to_units
+from .latents import label_prior, latents_hash, load_latents, save_latents, standardise
 from .run_dir import RunDir, config_hash
 
 log = logging.getLogger("seqgen")
 
-AE_SECTIONS = ("data", "framing", "autoencoder", "train", "seed")
+AE_SECTIONS = ("data", "representation", "autoencoder", "train", "seed")
 PRIOR_SECTIONS = ("prior", "seed")
-
-
-def _device(cfg: Config) -> str:
-    import torch
-
-    dev = cfg.device
-    if dev.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {dev!r} asked for, but CUDA is not available here; use --device cpu")
-    if dev == "auto":
-        dev = "cuda" if torch.cuda.is_available() else "cpu"
-    return dev
-
-
-def build_prior(cfg: Config) -> Prior:
-    try:
-        cls = PRIORS.resolve(cfg.prior.type)
-    except ValueError as e:
-        raise ConfigError(f"prior.type: {e}") from None
-    opts = check_options("prior", cls, cfg.prior.options)
-    try:
-        return cls(**opts)
-    except ValueError as e:
-        raise ConfigError(f"prior: {e}") from None
-
-
-def build_autoencoder(cfg: Config):
-    from ..registry import AUTOENCODERS
-
-    try:
-        cls = AUTOENCODERS.resolve(cfg.autoencoder.type)
-    except ValueError as e:
-        raise ConfigError(f"autoencoder.type: {e}") from None
-    opts = check_options("autoencoder", cls, cfg.autoencoder.options, skip=("frame_length",))
-    if cfg.train.loss == "mrstft":  # checked before any work starts, like every other key
-        from ..autoencoder.losses import MultiResolutionSTFTLoss
-
-        check_options("train.loss_options", MultiResolutionSTFTLoss, cfg.train.loss_options)
-    if opts.get("noise_bands") and 2 * cfg.framing.hop != cfg.framing.frame_length:
-        raise ConfigError(f"autoencoder.noise_bands needs 50 % overlap (framing.hop = frame_length / 2 = "
-                          f"{cfg.framing.frame_length // 2}), got hop {cfg.framing.hop}: its noise frames "
-                          f"overlap-add to a constant level only there")
-    try:
-        return cls(frame_length=cfg.framing.frame_length, **opts)
-    except ValueError as e:
-        raise ConfigError(f"autoencoder: {e}") from None
 
 
 def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool = False,
@@ -71,62 +28,66 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     """Run every stage of a recipe into run directory ``out``; returns it."""
     import torch
 
-    from ..autoencoder.train import encode_sequences, load_autoencoder, save_autoencoder, train_autoencoder
+    from ..training.loop import train_codec
+
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    rep = build_representation(cfg)
+    prior = build_prior(cfg)  # fail on a bad prior config before hours of codec training
+    model = build_autoencoder(cfg, rep)
+    timings: dict = {}
+
+    # ---- stage 1: data (found before the run directory is made: a bad --data leaves nothing behind)
+    t0 = time.perf_counter()
+    dataset, where = make_dataset(cfg, data)
+    train_ex = load_split(rep, dataset, "train", strict=cfg.data.strict, progress=progress)
+    test_ex = load_split(rep, dataset, "test", strict=cfg.data.strict, progress=progress)
+    train_units, test_units = to_units(rep, train_ex), to_units(rep, test_ex)
+    provenance = {"source": cfg.data.source, "root": str(Path(dataset.root).resolve()), "where": where,
+                  "fingerprint": fingerprint(dataset.root), "n_train": len(train_ex), "n_test": len(test_ex),
+                  "split": dataset.split_description}
+    timings["data"] = time.perf_counter() - t0
 
     run = RunDir(out)
     run.path.mkdir(parents=True, exist_ok=True)
     _attach_log(run)
-    device = _device(cfg)
-    torch.manual_seed(cfg.seed)
-    spec = frame_spec(cfg)
-    prior = build_prior(cfg)  # fail on a bad prior config before hours of AE training
-    model = build_autoencoder(cfg)
-    run.save_config(cfg)
-    timings = run.read_metrics().get("timings_s", {})
-
-    # ---- stage 1: data
-    t0 = time.perf_counter()
-    dataset, where = make_dataset(cfg, data)
+    timings = {**run.read_metrics().get("timings_s", {}), **timings}
     log.info("data: %s from %s", cfg.data.source, where)
-    train_utts = load_split(cfg, dataset, "train", progress)
-    test_utts = load_split(cfg, dataset, "test", progress)
-    pad = cfg.data.pad_frames
-    train_frames = [to_frames(u.audio, spec, pad) for u in train_utts]
-    test_frames = [to_frames(u.audio, spec, pad) for u in test_utts]
-    n_train = sum(len(f) for f in train_frames)
-    log.info("data: %d train / %d test sequences, %d train frames (%.1f min of audio)",
-             len(train_utts), len(test_utts), n_train, sum(len(u.audio) for u in train_utts) / cfg.data.sample_rate / 60)
-    timings["data"] = time.perf_counter() - t0
+    log.info("data: %d train / %d test examples, %d train units", len(train_ex), len(test_ex),
+             sum(len(u) for u in train_units))
+    run.save_config(cfg)
+    run.save_data(provenance)
 
-    # ---- stage 2: autoencoder
-    ae_hash = config_hash(cfg, *AE_SECTIONS, ignore=("train.prior_per_label",))
+    # ---- stage 2: codec (its hash covers the config sections it depends on and the data's identity)
+    ae_hash = config_hash(cfg, *AE_SECTIONS, ignore=("train.prior_per_label",),
+                          extra={"data_fingerprint": provenance["fingerprint"]})
     if not force and run.autoencoder.exists() and run.stage_hash(run.autoencoder) == ae_hash:
-        log.info("autoencoder: found %s for this config, skipping training", run.autoencoder)
-        model = load_autoencoder(run.autoencoder, device)
+        log.info("autoencoder: found %s for this config and data, skipping training", run.autoencoder)
+        model = load_codec(run.autoencoder, device)
     else:
         if run.checkpoint.exists() and not resume:
             log.info("autoencoder: starting afresh (a checkpoint exists; pass --resume to continue it)")
         t0 = time.perf_counter()
-        history = train_autoencoder(
-            model, train_frames, valid_seqs=test_frames[: max(1, len(test_frames) // 3)],
-            epochs=cfg.train.epochs, batch_size=cfg.train.batch_size, segment_frames=cfg.train.segment_frames,
-            lr=cfg.train.lr, loss=cfg.train.loss, loss_options=cfg.train.loss_options, hop=spec.hop,
-            device=device, seed=cfg.seed,
-            checkpoint_path=run.checkpoint, resume=resume, progress=progress,
+        history = train_codec(
+            model, build_objective(cfg, model, rep), train_units,
+            valid_seqs=test_units[: max(1, len(test_units) // 3)],
+            epochs=cfg.train.epochs, batch_size=cfg.train.batch_size,
+            segment_units=cfg.train.segment_frames if rep.sequential else 1, lr=cfg.train.lr,
+            device=device, seed=cfg.seed, checkpoint_path=run.checkpoint, resume=resume, progress=progress,
             log=lambda ep, rec: log.info("autoencoder epoch %d: %s", ep, _fmt(rec)),
         )
         timings["autoencoder"] = time.perf_counter() - t0
-        save_autoencoder(run.autoencoder, model)
+        save_codec(run.autoencoder, model)
         _stamp(run.autoencoder, ae_hash)
         run.update_metrics(autoencoder_history=history)
         _invalidate(run.latents.with_suffix(".json"))
 
     # ---- stage 3: encode latents (cached for prior comparisons)
     t0 = time.perf_counter()
-    z_train = encode_sequences(model, train_frames, device=device)
-    z_test = encode_sequences(model, test_frames, device=device)
-    save_latents(run, z_train, z_test, [u.label for u in train_utts], [u.label for u in test_utts], ae_hash,
-                 standardise=not getattr(model, "standard_normal_latents", False))
+    z_train = encode_sequences(model, train_units, device=device)
+    z_test = encode_sequences(model, test_units, device=device)
+    save_latents(run, z_train, z_test, [e.label for e in train_ex], [e.label for e in test_ex], ae_hash,
+                 standardise=not model.standard_normal_latents)
     timings["encode"] = time.perf_counter() - t0
 
     # ---- stage 4: prior (and, optionally, one per label: `generate --label 7`)
@@ -134,66 +95,15 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     if cfg.train.prior_per_label:
         fit_label_priors(run, cfg, progress=progress, force=force)
 
-    # ---- stage 5: report
+    # ---- stage 5: report (per modality)
     from .report import report
 
     t0 = time.perf_counter()
-    report(run, model, test_utts, test_frames, train_utts, cfg, device=device, n_examples=generate_examples)
+    report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device, n_examples=generate_examples)
     timings["report"] = time.perf_counter() - t0
     run.update_metrics(timings_s=timings)
     log.info("done: %s", run.path)
     return run
-
-
-def save_latents(run: RunDir, z_train, z_test, y_train, y_test, ae_hash: str, standardise: bool = True) -> None:
-    """latents.npz: raw latents (concatenated + lengths) of both splits, labels, and the
-    standardisation statistics every prior is fitted under (identity with ``standardise=False``,
-    for autoencoders whose latents are already meant to be N(0, I), like the VAE)."""
-    import io
-
-    Z = np.concatenate(z_train)
-    mean = Z.mean(0) if standardise else np.zeros(Z.shape[1])
-    std = np.maximum(Z.std(0), 1e-6 * max(1.0, float(Z.std()))) if standardise else np.ones(Z.shape[1])
-    arrays = {
-        "train": Z.astype(np.float32), "train_lengths": np.array([len(z) for z in z_train]),
-        "test": np.concatenate(z_test).astype(np.float32), "test_lengths": np.array([len(z) for z in z_test]),
-        "train_labels": np.array([-1 if y is None else y for y in y_train]),
-        "test_labels": np.array([-1 if y is None else y for y in y_test]),
-        "mean": mean, "std": std,
-    }
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    with atomic_write(run.latents) as f:
-        f.write(buf.getvalue())
-    write_json(run.latents.with_suffix(".json"), {"_stage_hash": ae_hash})
-
-
-def load_latents(run: RunDir) -> dict[str, np.ndarray]:
-    try:
-        with np.load(run.latents, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise ArtefactError(f"{run.latents} is missing: run `seqgen train` first") from None
-    except Exception as e:
-        raise ArtefactError(f"corrupt latents file {run.latents}: {e}") from None
-
-
-def standardise(lat: dict, split: str, label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Standardised latents ``(N, D)`` + lengths of ``split`` (every prior is fitted and scored in this
-    space), optionally only the sequences whose label is ``label``."""
-    Z, lengths = (lat[split] - lat["mean"]) / lat["std"], lat[f"{split}_lengths"]
-    if label is None:
-        return Z, lengths
-    keep = lat[f"{split}_labels"] == label
-    if not keep.any():
-        raise DataError(f"no {split} sequences with label {label}")
-    seqs = np.split(Z, np.cumsum(lengths)[:-1])
-    return np.concatenate([s for s, k in zip(seqs, keep) if k]), lengths[keep]
-
-
-def label_prior(y: int) -> str:
-    """Name under which the prior of label ``y`` is saved (``priors/label_7.*``)."""
-    return f"label_{int(y)}"
 
 
 def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: str | None = None,
@@ -208,8 +118,7 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     prior = prior or build_prior(cfg)
     path = run.prior if label is None else run.extra_prior(label)
     lat = load_latents(run)
-    lat_hash = read_json(run.latents.with_suffix(".json")).get("_stage_hash")
-    h = config_hash(cfg, *PRIOR_SECTIONS) + (lat_hash or "") + ("" if only_label is None else f"y{only_label}")
+    h = config_hash(cfg, *PRIOR_SECTIONS) + (latents_hash(run) or "") + ("" if only_label is None else f"y{only_label}")
     name = label or "default"
     if not force and path.with_suffix(".json").exists() and run.stage_hash(path) == h:
         log.info("prior %s: found %s for this config and latents, skipping", name, path)

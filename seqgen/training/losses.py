@@ -1,4 +1,4 @@
-"""Reconstruction losses: multi-resolution STFT on overlap-added segments (default) and per-frame MSE."""
+"""Reconstruction losses over unit segments: multi-resolution STFT on overlap-added frames (audio default), per-unit MSE and BCE."""
 from __future__ import annotations
 
 import torch
@@ -100,16 +100,34 @@ class FrameMSELoss(nn.Module):
         return (err * mask).sum() / mask.sum().clamp_min(1)
 
 
-def make_loss(name: str = "mrstft", hop: int = 400, **kwargs) -> nn.Module:
-    """Loss over frame segments ``(est [B, S, N], ref [B, S, N], mask [B, S]) -> scalar``.
+class UnitBCELoss(nn.Module):
+    """Binary cross-entropy per value of each real unit (images in [0, 1] with a sigmoid decoder),
+    ``est, ref [B, S, N]``, ``mask [B, S]``."""
 
-    ``"mrstft"`` (default): multi-resolution STFT + waveform term on the overlap-added segment;
-    ``"mse"``: the paper's per-frame MSE (behaves as a ~1 kHz low-pass on speech).
+    def forward(self, est: torch.Tensor, ref: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        eps = 1e-6
+        err = F.binary_cross_entropy(est.clamp(eps, 1 - eps), ref.clamp(0, 1), reduction="none").mean(-1)
+        if mask is None:
+            return err.mean()
+        return (err * mask).sum() / mask.sum().clamp_min(1)
+
+
+LOSSES = ("mrstft", "mse", "bce")
+
+
+def make_loss(name: str = "mrstft", hop: int = 400, **kwargs) -> nn.Module:
+    """Loss over unit segments ``(est [B, S, N], ref [B, S, N], mask [B, S]) -> scalar`` (units flattened to N).
+
+    ``"mrstft"`` (audio default): multi-resolution STFT + waveform term on the overlap-added segment;
+    ``"mse"``: the paper's per-unit MSE (on speech it behaves as a ~1 kHz low-pass); ``"bce"``: binary
+    cross-entropy for images in [0, 1].
     """
     if name == "mrstft":
+        if hop <= 0:
+            raise ValueError("loss 'mrstft' compares overlap-added audio frames; use 'mse' or 'bce' for other data")
         return SegmentSTFTLoss(hop=hop, **kwargs)
-    if name == "mse":
+    if name in ("mse", "bce"):
         if kwargs:
-            raise ValueError(f"loss 'mse' takes no options, got {sorted(kwargs)}")
-        return FrameMSELoss()
-    raise ValueError(f"unknown autoencoder loss {name!r}; choose 'mrstft' or 'mse'")
+            raise ValueError(f"loss {name!r} takes no options, got {sorted(kwargs)}")
+        return FrameMSELoss() if name == "mse" else UnitBCELoss()
+    raise ValueError(f"unknown autoencoder loss {name!r}; choose one of {', '.join(LOSSES)}")

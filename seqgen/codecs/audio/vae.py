@@ -1,25 +1,25 @@
-"""Variational baseline (issue #5): the same conv encoder/decoder, a Gaussian posterior q(z|x) per frame
+"""Variational baseline: the same conv encoder/decoder, a Gaussian posterior q(z|x) per frame
 and a KL term to the fixed prior N(0, I) (Kingma & Welling 2014, Eq. 10) — the "simple fixed base
 distribution" the paper argues against, in its strongest form.
 
 ``encode`` returns the posterior mean, so latents, priors fitted on them (the paper's HMM, on the VAE's
 means) and generation work unchanged; the pipeline skips standardisation for it
-(``standard_normal_latents``), so ``prior.type = "gaussian"`` with ``fixed = true`` samples N(0, I).
+(``standard_normal_latents``, declared by :class:`~seqgen.codecs.base.Codec`), so ``prior.type = "gaussian"`` with ``fixed = true`` samples N(0, I).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..registry import AUTOENCODERS
-from .model import ConvAutoencoder
+from ...registry import AUTOENCODERS
+from .conv1d import ConvAutoencoder
 
 
 @AUTOENCODERS.register("vae")
 class ConvVAE(ConvAutoencoder):
     """:class:`ConvAutoencoder` + log-variance head; ``beta`` weights the KL per frame (nats, summed
-    over latent dims) against the reconstruction loss. After a training ``forward``, ``aux_loss``
-    holds ``beta * KL`` averaged over frames; the training loop adds it. The reparameterisation noise
+    over latent dims) against the reconstruction loss. After a training ``forward``, :meth:`regulariser`
+    gives ``beta * KL`` averaged over frames; the reconstruction objective adds it. The reparameterisation noise
     comes from torch's global RNG (seeded by the pipeline), which epoch checkpoints do not store: a
     ``--resume``d VAE run is not bit-identical to an uninterrupted one (the plain autoencoder's is)."""
 
@@ -36,10 +36,13 @@ class ConvVAE(ConvAutoencoder):
         self.to_logvar = nn.Linear(self.to_latent.in_features, self.latent_dim)
         nn.init.zeros_(self.to_logvar.weight)
         nn.init.constant_(self.to_logvar.bias, -4.0)  # start near a deterministic code
-        self.aux_loss: torch.Tensor | None = None
+        self._kl: torch.Tensor | None = None
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self.beta}
+
+    def regulariser(self) -> torch.Tensor | None:
+        return self._kl
 
     def posterior(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``frames [B, N]`` -> mean and log-variance ``[B, D]`` of q(z | frame)."""
@@ -52,9 +55,9 @@ class ConvVAE(ConvAutoencoder):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         mu, logvar = self.posterior(frames)
         if not self.training:
-            self.aux_loss = None
+            self._kl = None
             return self.decode(mu)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)  # KL(q || N(0, I)) per frame
-        self.aux_loss = self.beta * kl.mean()
+        self._kl = self.beta * kl.mean()
         return self.decode(z)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..audio.framing import window
+from ...audio.framing import window
 
 LOG_FLOOR = math.log(1e-10)  # log power of a silent band (frames are peak-normalised to ~0.9)
 

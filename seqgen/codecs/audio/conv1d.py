@@ -1,4 +1,4 @@
-"""1-D convolutional waveform autoencoder: windowed frame (N samples) <-> latent vector (D)."""
+"""1-D convolutional waveform codec (paper §4.2): windowed frame (N samples) <-> latent vector (D)."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..audio.framing import window
-from ..registry import AUTOENCODERS
+from ...audio.framing import window
+from ...registry import AUTOENCODERS
+from ..base import Codec
 from .noise import BandNoise
 
 
@@ -84,7 +85,7 @@ _ACTIVATIONS = {"tanh": True, "leaky_relu": False}
 
 
 @AUTOENCODERS.register("conv")
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(Codec):
     """Conv encoder (``len(strides)`` strided convs + linear -> ``latent_dim``) and mirrored decoder.
 
     ``kernel_size`` is the span of every conv layer in *input samples* (paper: 200): a layer running at
@@ -165,6 +166,23 @@ class ConvAutoencoder(nn.Module):
         self.noise_crossover_bin = int(noise_crossover_bin)
         self.noise = (BandNoise(frame_length, noise_bands, self.noise_crossover_bin, window_name)
                       if noise_bands else None)
+        self.unit_shape = (self.frame_length,)
+
+    @property
+    def stochastic_decoder(self) -> bool:
+        """A band-split decoder draws its high band as noise in :meth:`decode_sample`."""
+        return self.noise is not None
+
+    def check_representation(self, representation) -> None:
+        hop = representation.hop
+        if self.noise is not None and 2 * hop != self.frame_length:
+            raise ValueError(f"noise_bands needs 50 % overlap (representation.hop = frame_length / 2 = "
+                             f"{self.frame_length // 2}), got hop {hop}: its noise frames overlap-add to a "
+                             f"constant level only there")
+
+    def reconstruction_target(self, units: torch.Tensor) -> torch.Tensor:
+        """The input's low band with a band split (its high band is the envelope, not decoded)."""
+        return units if self.noise is None else self.noise.lowpass(units)
 
     def reset_parameters(self) -> None:
         """He/Xavier-gain normal init for the hidden layers, unit gain for the linear ones, zero biases.

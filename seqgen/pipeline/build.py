@@ -1,0 +1,97 @@
+"""Components from a recipe: the one place a config is unpacked into library objects."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..codecs.base import Codec
+from ..config import Config, check_options
+from ..errors import ConfigError
+from ..priors import PRIORS, Prior
+from ..registry import AUTOENCODERS, DATASETS, OBJECTIVES, REPRESENTATIONS
+from ..representation.base import Representation
+
+
+def _component(registry, section: str, name: str, options: dict, skip: tuple[str, ...] = (), **given):
+    """Resolve ``name`` in ``registry``, check ``options`` against its constructor, build it."""
+    try:
+        cls = registry.resolve(name)
+    except ValueError as e:
+        raise ConfigError(f"{section}: {e}") from None
+    opts = check_options(section, cls, options, skip=skip + tuple(given))
+    try:
+        return cls(**given, **opts)
+    except ValueError as e:
+        raise ConfigError(f"{section}: {e}") from None
+
+
+def resolve_device(device: str | None) -> str:
+    """``cpu``, ``cuda[:N]`` or ``auto`` -> a torch device string; a missing GPU is a one-line error."""
+    import torch
+
+    dev = device or "cpu"
+    if dev == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if dev.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {dev!r} asked for, but CUDA is not available here; use --device cpu")
+    if dev != "cpu" and not dev.startswith("cuda"):
+        raise ConfigError(f"device must be cpu, cuda, cuda:N or auto, got {dev!r}")
+    return dev
+
+
+def build_representation(cfg: Config) -> Representation:
+    rep = _component(REPRESENTATIONS, "representation", cfg.representation.type, cfg.representation.options)
+    if not isinstance(rep, Representation):
+        raise ConfigError(f"representation.type {cfg.representation.type!r} is not a Representation")
+    return rep
+
+
+def build_prior(cfg: Config) -> Prior:
+    return _component(PRIORS, "prior", cfg.prior.type, cfg.prior.options)
+
+
+def build_autoencoder(cfg: Config, rep: Representation | None = None) -> Codec:
+    """The recipe's codec, built with the representation's unit geometry; the objective's options are
+    checked here too, so a bad ``[train]`` key fails before any work."""
+    rep = rep or build_representation(cfg)
+    model = _component(AUTOENCODERS, "autoencoder", cfg.autoencoder.type, cfg.autoencoder.options,
+                       **rep.codec_options())
+    if not isinstance(model, Codec):
+        raise ConfigError(f"autoencoder.type {cfg.autoencoder.type!r} is not a seqgen Codec")
+    try:
+        model.check_representation(rep)
+    except ValueError as e:
+        raise ConfigError(f"autoencoder: {e}") from None
+    build_objective(cfg, model, rep)
+    return model
+
+
+def build_objective(cfg: Config, codec: Codec, rep: Representation):
+    """The training objective of ``[train]`` for ``codec`` (``hop``: the frames' hop for overlap-add losses)."""
+    opts = dict(cfg.train.options)
+    loss_options = opts.get("loss_options")
+    if opts.get("loss", "mrstft") == "mrstft" and isinstance(loss_options, dict):
+        from ..training.losses import MultiResolutionSTFTLoss
+
+        check_options("train.loss_options", MultiResolutionSTFTLoss, loss_options)
+    return _component(OBJECTIVES, "train", cfg.train.objective, opts, codec=codec, representation=rep)
+
+
+def make_dataset(cfg: Config, data: str | None = None):
+    """The configured dataset, rooted where :func:`~seqgen.data.locate.locate` finds it; ``(dataset, where)``."""
+    from ..data.locate import locate
+
+    try:
+        cls = DATASETS.resolve(cfg.data.source)
+    except ValueError as e:
+        raise ConfigError(f"data.source: {e}") from None
+    opts = check_options("data", cls, cfg.data.options, skip=("root",))
+    module = importlib.import_module(cls.__module__)
+    looks_valid = getattr(module, "looks_valid", lambda p: p.is_dir() and any(p.iterdir()))
+    folder = cls.data_folder(opts) if hasattr(cls, "data_folder") else cls.folder
+    root, where = locate(folder, looks_valid, data=data, recipe_path=cfg.data.path or None,
+                         recipe_dir=Path(cfg.recipe_dir) if cfg.recipe_dir else None)
+    try:
+        return cls(root, **opts), f"{root} ({where})"
+    except ValueError as e:
+        raise ConfigError(f"data: {e}") from None

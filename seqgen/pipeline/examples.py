@@ -1,0 +1,60 @@
+"""Stage 1, data: load a split's examples in the representation's format and check them."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..data.base import Example
+from ..errors import DataError
+from ..representation.base import Representation
+
+
+def load_split(rep: Representation, dataset, split: str, *, strict: bool = False,
+               progress: bool = False) -> list[Example]:
+    """Load ``split``; drop examples the representation cannot hold (a warning naming them, or an
+    error with ``strict``), warn on silent ones, normalise."""
+    if dataset.modality != rep.modality:
+        raise DataError(f"data source {type(dataset).__name__} gives {dataset.modality} examples, but the "
+                        f"representation is for {rep.modality}")
+    examples = dataset.load(split, progress=progress, strict=strict, **rep.load_options())
+    keep = []
+    for ex in examples:
+        why = rep.too_short(ex.x)
+        if why is not None:
+            if strict:
+                raise DataError(f"{ex.name}: {why}")
+            warnings.warn(f"skipping {ex.name}: {why}", stacklevel=2)
+            continue
+        if rep.modality == "audio" and not np.any(np.abs(ex.x) > 1e-6):
+            warnings.warn(f"{ex.name} is all silence (kept as silence)", stacklevel=2)
+        ex.x = rep.prepare(ex.x)
+        keep.append(ex)
+    if not keep:
+        raise DataError(f"no usable {split} example (each must fill at least one {rep.modality} unit)")
+    return keep
+
+
+def to_units(rep: Representation, examples: list[Example]) -> list[np.ndarray]:
+    """Each example's unit sequence ``(T_i, *unit_shape)`` float32."""
+    return [rep.to_units(ex.x) for ex in examples]
+
+
+def reconstruct(model, rep: Representation, unit_seqs: list[np.ndarray], *, device: str = "cpu",
+                noise_rng: np.random.Generator | None = None, noise_scale: float = 1.0,
+                codec_target: bool = False) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Encode -> decode -> back to examples, for each unit sequence: ``(latents, references, reconstructions)``.
+
+    ``references`` are the inputs rebuilt by the representation (with ``codec_target``: what the codec
+    is trained to reproduce, e.g. a band-split codec's low band); with ``noise_rng`` a stochastic
+    decoder draws its noise (std scale ``noise_scale``)."""
+    import torch
+
+    from ..codecs.io import decode_sequences, encode_sequences
+
+    z = encode_sequences(model, unit_seqs, device=device)
+    rec = decode_sequences(model, z, device=device, rng=noise_rng, noise_scale=noise_scale)
+    if codec_target:
+        with torch.no_grad():
+            unit_seqs = [model.reconstruction_target(torch.as_tensor(u)).numpy() for u in unit_seqs]
+    return z, [rep.from_units(u) for u in unit_seqs], [rep.from_units(r) for r in rec]
