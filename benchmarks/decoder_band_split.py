@@ -9,10 +9,10 @@ digit classifier (fraction recognised, SNR, band energy difference) these mixtur
 - ``decoder low + original high``: the decoder's band below the crossover, the input's band above it;
 - ``original low + decoder high``: the other way round;
 - ``decoder low + noise, original envelope``: the decoder's low band plus noise drawn under the *input's*
-  high-band envelope (``--bands`` bands, per 100 ms frame) — the band split of seqgen.autoencoder.noise
+  high-band envelope (``--bands`` bands, per 100 ms frame) — the band split of seqgen.codecs.audio.noise
   with a perfect envelope.
 
-Bands are split per frame at ``--crossover`` Hz with :class:`seqgen.autoencoder.noise.BandNoise`.
+Bands are split per frame at ``--crossover`` Hz with :class:`seqgen.codecs.audio.noise.BandNoise`.
 """
 from __future__ import annotations
 
@@ -31,21 +31,21 @@ def main() -> None:
     a = ap.parse_args()
 
     from seqgen.audio.framing import overlap_add
-    from seqgen.autoencoder.noise import BandNoise
-    from seqgen.autoencoder.train import decode_sequences, encode_sequences
+    from seqgen.codecs import decode_sequences, encode_sequences
+    from seqgen.codecs.audio.noise import BandNoise
     from seqgen.evaluation.classifier import get_classifier
     from seqgen.evaluation.signal_metrics import band_energy_db, snr_db
     from seqgen.pipeline.evaluate import _fsdd
     from seqgen.pipeline.generate import Generator, noise_rng
-    from seqgen.pipeline.prepare import load_split, to_frames
+    from seqgen.pipeline.examples import load_split, to_units
 
     gen = Generator(a.run_dir)
     cfg, sr, spec = gen.cfg, gen.sample_rate, gen.spec
     N = spec.frame_length
-    split = BandNoise(N, a.bands, round(a.crossover * N / sr), cfg.framing.window)
-    ds, _ = _fsdd(cfg, a.data)
-    test = load_split(cfg, ds, "test")
-    frames = [to_frames(u.audio, spec, cfg.data.pad_frames) for u in test]
+    split = BandNoise(N, a.bands, round(a.crossover * N / sr), spec.window)
+    ds, _ = _fsdd(gen, a.data)
+    test = load_split(gen.rep, ds, "test")
+    frames = to_units(gen.rep, test)
     rng = noise_rng(0)
     rec = decode_sequences(gen.model, encode_sequences(gen.model, frames), rng=rng, noise_scale=gen.decoder_noise)
 

@@ -35,15 +35,15 @@ def main() -> None:
     from seqgen.evaluation.signal_metrics import band_energy_db, band_snr_db, snr_db
     from seqgen.pipeline.evaluate import _fsdd, _reconstruct
     from seqgen.pipeline.generate import Generator
-    from seqgen.pipeline.prepare import load_split
+    from seqgen.pipeline.examples import load_split
 
     gen = Generator(a.run_dir)
-    cfg, sr, pad = gen.cfg, gen.sample_rate, gen.cfg.data.pad_frames
-    ds, _ = _fsdd(cfg, a.data)
-    train, test = load_split(cfg, ds, "train"), load_split(cfg, ds, "test")
-    ref_tr, rec_tr = _reconstruct(gen.model, train, gen.spec, pad, "cpu")
+    sr = gen.sample_rate
+    ds, _ = _fsdd(gen, a.data)
+    train, test = load_split(gen.rep, ds, "train"), load_split(gen.rep, ds, "test")
+    ref_tr, rec_tr = _reconstruct(gen, train)
     h = equaliser(np.concatenate(ref_tr), np.concatenate(rec_tr), sr)
-    ref, rec = _reconstruct(gen.model, test, gen.spec, pad, "cpu")
+    ref, rec = _reconstruct(gen, test)
     variants = {"decoder": rec, "decoder + equaliser": [scipy.signal.fftconvolve(y, h, mode="same") for y in rec]}
 
     clf = get_classifier(ds.root, progress=False)

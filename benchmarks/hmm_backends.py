@@ -42,8 +42,8 @@ def load_latents(path: str) -> list[np.ndarray]:
     with arrays ``Z (N, D)`` and ``lengths``."""
     if Path(path).is_dir():
         from seqgen.pipeline.run_dir import RunDir
-        from seqgen.pipeline.train import load_latents as run_latents
-        from seqgen.pipeline.train import standardise
+        from seqgen.pipeline.latents import load_latents as run_latents
+        from seqgen.pipeline.latents import standardise
 
         Z, lengths = standardise(run_latents(RunDir(path)), "train")
     else:

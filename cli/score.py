@@ -1,4 +1,4 @@
-"""`seqgen score FILE RUN_DIR`: per-frame score (prior + reconstruction log-likelihood) of any audio under a run."""
+"""`seqgen score FILE RUN_DIR`: how typical a file is of a run — audio: per-frame prior + reconstruction log-likelihood; images: exact log-likelihood where the codec is invertible."""
 from __future__ import annotations
 
 import click
@@ -26,6 +26,12 @@ def score(ctx, file, run_dir, prior_label, data, as_json, device, seed):
         import json
 
         click.echo(json.dumps(r, indent=2))
+        return
+    if "n_frames" not in r:  # an image run
+        ll = (f"log-likelihood {r['log_likelihood']:.2f} nats (exact, on the model's latent manifold)"
+              if "log_likelihood" in r else "no exact likelihood for this codec")
+        click.echo(f"{r['file']}: {ll}; prior log-likelihood of its latent {r['prior_ll']:.2f}, "
+                   f"reconstruction MSE {r['recon_mse']:.5f}")
         return
     click.echo(f"{r['file']}: {r['total_per_frame']:.2f} nats/frame over {r['n_frames']} frames "
                f"(prior {r['prior_ll_per_frame']:.2f} + reconstruction {r['recon_ll_per_frame']:.2f}); "

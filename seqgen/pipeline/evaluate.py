@@ -107,8 +107,15 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     ``eval.json`` holds one entry per prior label, so several priors can be compared.
     """
     from ..evaluation.classifier import get_classifier
+    from .build import build_representation
     from .generate import Generator, noise_rng
+    from .run_dir import RunDir
 
+    if build_representation(RunDir(run_dir).load_config()).modality == "image":
+        from .evaluate_image import evaluate_images
+
+        return evaluate_images(run_dir, count=count, seed=seed, temperature=temperature, prior=prior, data=data,
+                               device=device, progress=progress, reference_rows=reference_rows)
     if count < 2:
         raise SeqgenError(f"--count must be at least 2 (FID needs a covariance), got {count}")
     t0 = time.perf_counter()
@@ -192,8 +199,12 @@ def label_accuracy(run, clf, count: int, seed: int, temperature: float, device: 
     return acc
 
 
-def format_table(*results: dict) -> str:
+def format_table(*results: dict, markdown: bool = False) -> str:
     """Plain-text table of one or more :func:`evaluate` results (reference rows printed once)."""
+    if results and results[0].get("modality") == "image":
+        from .evaluate_image import format_image_table
+
+        return format_image_table(*results, markdown=markdown)
     cols = [("IS", "inception_score", "{:.2f}"), ("mIS", "modified_inception_score", "{:.4g}"),
             ("AM", "am_score", "{:.3f}"), ("FID(test)", "fid_test", "{:.2f}"),
             ("FID(train)", "fid_train", "{:.2f}"), ("NDB", "ndb", "{}"), ("digits", "digits_covered", "{}"),

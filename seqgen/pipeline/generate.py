@@ -177,17 +177,15 @@ class Generator:
                        prefix: str = "sample") -> list[dict]:
         """``count`` examples as separate files (WAV or PNG) in ``out_dir``."""
         out_dir = Path(out_dir)
+        if self.modality == "image":
+            from ..outputs.image import save_images
+
+            return [{"path": str(p)} for p in save_images(np.stack(self.examples(count, seed, temperature)),
+                                                          out_dir, prefix)]
         recs = []
         for i, x in enumerate(self.examples(count, seed, temperature)):
-            if self.modality == "audio":
-                p = out_dir / f"{prefix}_{i:04d}.wav"
-                recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
-            else:
-                from ..outputs.image import save_image
-
-                p = out_dir / f"{prefix}_{i:04d}.png"
-                save_image(x, p)
-                recs.append({"path": str(p)})
+            p = out_dir / f"{prefix}_{i:04d}.wav"
+            recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
         return recs
 
     def write_grid(self, path: str | Path, count: int, seed=None, temperature: float = 1.0) -> dict:
