@@ -78,7 +78,10 @@ for _reg, _items in (
               "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
               "lde": "seqgen.priors.lde:LDEPrior"}),
     (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder"}),
-    (AUTOENCODERS, {"conv": "seqgen.autoencoder.model:ConvAutoencoder", "vae": "seqgen.autoencoder.vae:ConvVAE"}),
+    (AUTOENCODERS, {"conv": "seqgen.autoencoder.model:ConvAutoencoder", "vae": "seqgen.autoencoder.vae:ConvVAE",
+                    "perceptron": "seqgen.codecs.image.perceptron:InvertiblePerceptron",
+                    "mlp_vae": "seqgen.codecs.image.mlp_vae:MLPVAE",
+                    "conv2d": "seqgen.codecs.image.conv2d:ConvAutoencoder2d"}),
 ):
     for _name, _target in _items.items():
         _reg.register_lazy(_name, _target)
