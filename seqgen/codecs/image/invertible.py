@@ -1,6 +1,6 @@
 """Invertible activations for the invertible perceptron: tanh and sigmoid continued by their tangent lines.
 
-The paper's invertible perceptron (Subakan et al., §4) decodes with tanh / sigmoid and encodes with their
+The paper's invertible perceptron (Subakan et al., MNIST experiment) decodes with tanh / sigmoid and encodes with their
 inverses. A plain tanh or sigmoid is a bijection onto an open interval only, so a target outside it (an
 encoder input that is not exactly a decoder output, or a pixel at 0 / 1, sigmoid's asymptotes) has no
 preimage. Here each activation ``f`` follows the original on ``|u| <= a`` and continues outside by its
