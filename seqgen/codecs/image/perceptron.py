@@ -106,7 +106,8 @@ class InvertiblePerceptron(Codec):
     def reset_parameters(self) -> None:
         """Unit-gain normal weights (std 1/sqrt(fan_in)), zero biases: a standardised ``z`` gives O(1)
         pre-activations, in the curved part of both nonlinearities; Gaussian matrices this shape are
-        well conditioned (cond(W2) ≈ 15 for 784×600 at init, ≈ 20 after training), so the Gram solves start accurate."""
+        well conditioned (cond(W2) ≈ 15 for 784×600 at init, ≈ 20 after training), so the Gram solves
+        are accurate."""
         for lin in (self.layer1, self.layer2):
             nn.init.normal_(lin.weight, std=lin.in_features ** -0.5)
             nn.init.zeros_(lin.bias)
