@@ -80,7 +80,10 @@ for _reg, _items in (
               "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
               "lde": "seqgen.priors.lde:LDEPrior"}),
     (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder"}),
-    (AUTOENCODERS, {"conv": "seqgen.codecs.audio.conv1d:ConvAutoencoder", "vae": "seqgen.codecs.audio.vae:ConvVAE"}),
+    (AUTOENCODERS, {"conv": "seqgen.codecs.audio.conv1d:ConvAutoencoder", "vae": "seqgen.codecs.audio.vae:ConvVAE",
+                    "perceptron": "seqgen.codecs.image.perceptron:InvertiblePerceptron",
+                    "mlp_vae": "seqgen.codecs.image.mlp_vae:MLPVAE",
+                    "conv2d": "seqgen.codecs.image.conv2d:ConvAutoencoder2d"}),
     (REPRESENTATIONS, {"frames": "seqgen.representation.frames:Frames", "image": "seqgen.representation.image:ImageUnit"}),
     (OBJECTIVES, {"reconstruct": "seqgen.training.reconstruct:Reconstruction"}),
 ):

@@ -1,0 +1,7 @@
+"""Image codecs: the invertible perceptron, an MLP VAE baseline and a DCGAN-style conv autoencoder."""
+from .conv2d import ConvAutoencoder2d
+from .invertible import LeakySigmoid, LeakyTanh, TangentContinued
+from .mlp_vae import MLPVAE
+from .perceptron import InvertiblePerceptron
+
+__all__ = ["ConvAutoencoder2d", "InvertiblePerceptron", "LeakySigmoid", "LeakyTanh", "MLPVAE", "TangentContinued"]
