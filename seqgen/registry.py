@@ -77,7 +77,8 @@ for _reg, _items in (
     (PRIORS, {"gaussian": "seqgen.priors.gaussian:GaussianPrior", "gmm": "seqgen.priors.gmm:GMMPrior",
               "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
               "lde": "seqgen.priors.lde:LDEPrior"}),
-    (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder"}),
+    (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder",
+                "mnist": "seqgen.data.image.mnist:MNIST", "image_folder": "seqgen.data.image.folder:ImageFolder"}),
     (AUTOENCODERS, {"conv": "seqgen.autoencoder.model:ConvAutoencoder", "vae": "seqgen.autoencoder.vae:ConvVAE"}),
 ):
     for _name, _target in _items.items():
