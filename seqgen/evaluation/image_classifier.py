@@ -137,14 +137,17 @@ def _shift(x, max_shift: int, rng: np.random.Generator):
 
 
 def train_classifier(train_images, train_labels, test_images=None, test_labels=None, *,
-                     epochs: int = TRAIN["epochs"], seed: int = TRAIN["seed"], device: str = "cpu",
+                     epochs: int | None = None, seed: int | None = None, device: str = "cpu",
                      progress: bool = False) -> ImageDigitClassifier:
-    """Train a fresh classifier on ``train_images [N, 1, H, W]`` in [0, 1] with digit labels ``(N,)``;
-    the held-out accuracy (if test data are given) and the training time go in ``.info``."""
+    """Train a fresh classifier on ``train_images [N, 1, H, W]`` in [0, 1] with digit labels ``(N,)``
+    (``epochs`` / ``seed`` default to :data:`TRAIN`'s); the held-out accuracy (if test data are given)
+    and the training time go in ``.info``."""
     import torch
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
+    epochs = TRAIN["epochs"] if epochs is None else int(epochs)
+    seed = TRAIN["seed"] if seed is None else int(seed)
     x = as_batch(train_images)
     y = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
     if len(x) != len(y) or not len(x):
