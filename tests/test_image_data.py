@@ -76,6 +76,13 @@ def test_mnist_options_resize_and_official_split(mnist_root, tmp_path):
     off = mnist.MNIST(tmp_path)
     assert off.split_mode == "official_60000_10000" and len(off.load("train")) == len(off.load("test")) == 10000
     assert not mnist.looks_valid(tmp_path / "nothing")
+    only_train = tmp_path / "only_train"
+    only_train.mkdir()
+    for f in tmp_path.glob("train-*"):
+        shutil.copy(f, only_train)
+    assert not mnist.looks_valid(only_train)
+    with pytest.raises(DataError, match="no MNIST test files"):
+        mnist.MNIST(only_train)
 
 
 def _idx_bytes(arr: np.ndarray, code: int = 0x08) -> bytes:

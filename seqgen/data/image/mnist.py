@@ -41,9 +41,9 @@ def _files(root: Path, part: str) -> tuple[Path, Path] | None:
 
 
 def looks_valid(root: Path) -> bool:
-    """A folder holding the train or the t10k image + label IDX files (gzipped or not)."""
+    """A folder holding the t10k image + label IDX files (gzipped or not), with or without the train pair."""
     root = Path(root)
-    return root.is_dir() and (_files(root, "train") is not None or _files(root, "t10k") is not None)
+    return root.is_dir() and _files(root, "t10k") is not None
 
 
 @DATASETS.register("mnist")
@@ -66,9 +66,9 @@ class MNIST(Dataset):
             raise ValueError(f"limit_train / limit_test must be >= 0 (0 = all), got {limit_train}, {limit_test}")
         self.limits = {"train": int(limit_train), "test": int(limit_test)}
         self.official = _files(self.root, "train") is not None
-        if not self.official and _files(self.root, "t10k") is None:
-            raise DataError(f"no MNIST IDX files in {self.root} (need {FILES['t10k'][0]}[.gz] and "
-                            f"{FILES['t10k'][1]}[.gz], and the train-* pair for the official split)")
+        if _files(self.root, "t10k") is None:  # the test split always comes from t10k
+            raise DataError(f"no MNIST test files in {self.root} (need {FILES['t10k'][0]}[.gz] and "
+                            f"{FILES['t10k'][1]}[.gz]; add the train-* pair for the official split)")
         self._cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, str]] = {}
 
     @property
