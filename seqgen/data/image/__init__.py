@@ -1,0 +1,1 @@
+"""Image data sources: IDX/MNIST, folders of JPEG/PNG files, and the Pillow conversions they share."""

@@ -1,0 +1,194 @@
+"""A feature space for unlabelled images (faces): the encoder of a small conv autoencoder trained on the train split.
+
+What the features are, honestly: no Inception network (none can be downloaded here, and its
+ImageNet features say little about 64×64 grayscale portraits). Instead a 4-layer strided conv
+encoder (+ mirror decoder) is trained by seqgen for pixel reconstruction (MSE) on the data set's
+own *training* split, never on generated images; a sample's features are the encoder's last
+conv map averaged over space (128-d). They capture layout, shading and edge statistics the
+encoder needs to reconstruct faces, not identity or semantics. FID / NDB / nearest-neighbour
+distances in this space are comparable between models scored with the same cached extractor
+(same training data, same :data:`VERSION`) and with nothing else, in particular not with
+published Inception FIDs. Cached like the classifiers (``$SEQGEN_CACHE/classifiers/``), keyed by
+a sha256 of the training pixels and the settings.
+
+Input: ``images [N, C, H, W]`` in [0, 1], C = 1 or 3 (the channel count it was trained with),
+resized to 64×64 (bilinear, antialiased) if needed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..artefacts import ArtefactError, load_torch_state, save_torch_state
+from ..errors import DataError
+
+log = logging.getLogger("seqgen")
+
+KIND = "image_feature_encoder"
+VERSION = 1
+SIZE = 64
+TRAIN = {"epochs": 20, "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-5, "seed": 0}
+
+
+def _build_net(channels: int):
+    import torch.nn as nn
+
+    def down(i, o):
+        return nn.Sequential(nn.Conv2d(i, o, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True))
+
+    def up(i, o, last=False):
+        return nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1), nn.Sigmoid() if last else nn.ReLU(inplace=True))
+
+    class Net(nn.Module):
+        """64×64 -> 16, 32, 64, 128 channels at 32², 16², 8², 4² -> mirrored decoder back to 64×64."""
+
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(down(channels, 16), down(16, 32), down(32, 64), down(64, 128))
+            self.decoder = nn.Sequential(up(128, 64), up(64, 32), up(32, 16), up(16, channels, last=True))
+
+        def forward(self, x):
+            return self.decoder(self.encoder(x))
+
+        def features(self, x):
+            return self.encoder(x).mean((2, 3))
+
+    return Net()
+
+
+def as_batch(images, channels: int):
+    """``[N, C, H, W]`` in [0, 1] -> float32 ``[N, channels, 64, 64]`` tensor (CPU)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    x = x.detach().to("cpu", torch.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"images must be [N, {channels}, H, W], got {tuple(x.shape)}")
+    if x.shape[-2:] != (SIZE, SIZE):
+        x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+class ImageFeatureExtractor:
+    """:meth:`features` -> ``(N, 128)`` encoder features; ``info`` holds the training record (incl. test MSE)."""
+
+    n_features = 128
+
+    def __init__(self, channels: int = 1, net=None, device: str = "cpu", info: dict | None = None):
+        self.channels = int(channels)
+        self.device = device
+        self.net = (net or _build_net(self.channels)).to(device).eval()
+        self.info = dict(info or {})
+
+    def features(self, images, batch_size: int = 256) -> np.ndarray:
+        import torch
+
+        x = as_batch(images, self.channels)
+        with torch.no_grad():
+            out = [self.net.features(x[b : b + batch_size].to(self.device)).double().cpu().numpy()
+                   for b in range(0, len(x), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, self.n_features))
+
+    def reconstruction_mse(self, images, batch_size: int = 256) -> float:
+        import torch
+
+        x = as_batch(images, self.channels)
+        with torch.no_grad():
+            err = [float((self.net(x[b : b + batch_size]) - x[b : b + batch_size]).square().sum())
+                   for b in range(0, len(x), batch_size)]
+        return sum(err) / max(1, x.numel())
+
+    def save(self, path: str | os.PathLike) -> None:
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        save_torch_state(path, KIND, {"version": VERSION, "channels": self.channels, **self.info}, state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "cpu") -> "ImageFeatureExtractor":
+        config, state = load_torch_state(path, kind=KIND)
+        if config.get("version") != VERSION or config.get("channels") not in (1, 3):
+            raise ArtefactError(f"{path}: feature encoder version {config.get('version')!r} / channels "
+                                f"{config.get('channels')!r}, this seqgen uses version {VERSION}")
+        net = _build_net(config["channels"])
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as e:
+            raise ArtefactError(f"{path}: not a feature-encoder state dict ({e})") from None
+        info = {k: v for k, v in config.items() if k not in ("channels",)}
+        return cls(config["channels"], net, device, info)
+
+
+def train_extractor(train_images, test_images=None, *, epochs: int | None = None, seed: int | None = None,
+                    device: str = "cpu", progress: bool = False) -> ImageFeatureExtractor:
+    """Train the autoencoder on ``train_images [N, C, H, W]`` in [0, 1] (``epochs`` / ``seed`` default to
+    :data:`TRAIN`'s); test MSE (if given) goes in ``.info``."""
+    import torch
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    epochs = TRAIN["epochs"] if epochs is None else int(epochs)
+    seed = TRAIN["seed"] if seed is None else int(seed)
+    channels = int(np.shape(train_images)[1]) if np.ndim(train_images) == 4 else 1
+    x = as_batch(train_images, channels)
+    if not len(x):
+        raise DataError("no training images for the feature encoder")
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    ext = ImageFeatureExtractor(channels, device=device)
+    net, bs = ext.net, TRAIN["batch_size"]
+    opt = torch.optim.AdamW(net.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
+    steps = epochs * -(-len(x) // bs)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=TRAIN["lr"], total_steps=steps, pct_start=0.2)
+    for _ in tqdm(range(epochs), desc="feature encoder", unit="epoch", disable=not progress):
+        net.train()
+        order = rng.permutation(len(x))
+        for b in range(0, len(order), bs):
+            xb = x[order[b : b + bs]].to(device)
+            if rng.random() < 0.5:  # faces are roughly left-right symmetric: flips double the data
+                xb = xb.flip(-1)
+            loss = (net(xb) - xb).square().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    net.eval()
+    ext.info = {"n_train": len(x), "epochs": epochs, "seed": seed, "train": TRAIN,
+                "train_mse": ext.reconstruction_mse(x), "train_seconds": time.perf_counter() - t0}
+    if test_images is not None:
+        ext.info.update(n_test=len(test_images), test_mse=ext.reconstruction_mse(test_images))
+    return ext
+
+
+def cache_key(train_images) -> str:
+    settings = {"version": VERSION, "train": TRAIN, "size": SIZE}
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    h.update(np.ascontiguousarray(np.asarray(train_images, dtype=np.float32)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def get_feature_extractor(train_images, test_images=None, *, name: str = "images", device: str = "cpu",
+                          progress: bool = True, cache: str | os.PathLike | None = None,
+                          retrain: bool = False) -> ImageFeatureExtractor:
+    """The extractor for this training set: loaded from ``<cache>/<name>_features_<key>.pt``, else trained and cached."""
+    from .image_classifier import cache_folder
+
+    path = Path(cache or cache_folder()) / f"{name}_features_{cache_key(train_images)}.pt"
+    if path.exists() and not retrain:
+        try:
+            return ImageFeatureExtractor.load(path, device)
+        except ArtefactError as e:
+            log.warning("feature encoder: cached %s unusable (%s); retraining", path, e)
+    ext = train_extractor(train_images, test_images, device=device, progress=progress)
+    ext.info["cache_key"] = path.stem
+    ext.save(path)
+    log.info("feature encoder: trained on %d images in %.0f s (test MSE %s)", ext.info["n_train"],
+             ext.info["train_seconds"], ext.info.get("test_mse"))
+    return ext
