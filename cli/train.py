@@ -31,8 +31,10 @@ def train(ctx, recipe, out, data, overrides, resume, force, device, seed):
     m = run.read_metrics()
     ae, pr = m.get("autoencoder_test", {}), m.get("priors", {}).get("default", {})
     click.echo(f"run directory: {run.path}")
-    if ae:
+    if "snr_db" in ae:
         click.echo(f"  autoencoder test SNR {ae['snr_db']:.2f} dB")
+    elif "psnr_db" in ae:
+        click.echo(f"  autoencoder test MSE {ae['mse']:.5f} (PSNR {ae['psnr_db']:.2f} dB)")
     if pr:
         click.echo(f"  prior {pr['type']}: train {pr['train_ll_per_frame']:.2f} / test {pr['test_ll_per_frame']:.2f} nats/frame")
     plots = ", ".join(m.get("plots", [])) or "-"

@@ -70,8 +70,8 @@ def test_download_fetches_checks_and_rejects_tampering(server, fsdd_root, tmp_pa
     assert not (tmp_path / "other" / "recordings" / names[0]).exists()
 
 
-def test_download_cli_lists_both_sources():
+def test_download_cli_lists_the_sources():
     out = invoke("download", "--help").output
-    assert "fsdd" in out and "violin" in out
-    res = invoke("download", "mnist", ok=False)
-    assert res.exit_code == 2 and "mnist" in res.output
+    assert "fsdd" in out and "violin" in out and "mnist" in out
+    res = invoke("download", "cifar", ok=False)
+    assert res.exit_code == 2 and "cifar" in res.output

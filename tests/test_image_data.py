@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
+from seqgen.data import download
 from seqgen.data.image import idx, mnist
 from seqgen.data.image.folder import ImageFolder
 from seqgen.data.image.folder import looks_valid as folder_looks_valid
@@ -153,18 +154,18 @@ def test_mnist_download_uses_a_working_mirror_and_refuses_tampering(server, mnis
         shutil.copy(mnist_root / n, root / n)
     # the shared copy is re-gzipped, so its bytes (not the published ones) are what this server checks against
     local = {n: "sha256:" + hashlib.sha256((mnist_root / n).read_bytes()).hexdigest() for n in names}
-    monkeypatch.setattr(mnist, "registry", lambda name: local)
+    monkeypatch.setattr(download, "registry", lambda name: local)
     dead = "http://127.0.0.1:9/"  # nothing listens there: the loader must move on to the next mirror
-    dest = mnist.download(tmp_path / "cache" / "mnist", progress=False, mirrors=(dead, url))
+    dest = download.download("mnist", tmp_path / "cache" / "mnist", progress=False, base_urls=(dead, url))
     assert sorted(p.name for p in dest.iterdir()) == names and mnist.looks_valid(dest)
     assert len(mnist.MNIST(dest).load("test")) == 2000
 
     (root / names[1]).write_bytes(gzip.compress(b"\0\0\x08\x01" + b"\0" * 10))
     with pytest.raises(ValueError, match="(?i)hash|sha256"):
-        mnist.download(tmp_path / "other", progress=False, mirrors=(url,))
+        download.download("mnist", tmp_path / "other", progress=False, base_urls=(url,))
     assert not (tmp_path / "other" / names[1]).exists()
-    with pytest.raises(DataError, match="from any mirror"):
-        mnist.download(tmp_path / "none", progress=False, mirrors=(dead,))
+    with pytest.raises(DataError, match="network error downloading mnist file"):
+        download.download("mnist", tmp_path / "none", progress=False, base_urls=(dead,))
 
 
 # ------------------------------------------------------------------ image folder

@@ -25,6 +25,8 @@ class Dataset(ABC):
 
     #: sub-folder name under a data root (``$SEQGEN_DATA/<folder>``), used by :func:`locate`
     folder: str = ""
+    #: other names that folder may have under a data root (e.g. a partial copy)
+    folder_aliases: tuple[str, ...] = ()
     #: "audio" or "image": which representations this source can feed
     modality: str = "audio"
     #: how train and test were split (written to the run's data.json)

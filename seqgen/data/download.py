@@ -16,6 +16,7 @@ class Source:
     base_url: str        # files are fetched from base_url + filename
     subfolder: str = ""  # where inside ``folder`` the files go
     credit: str = ""
+    mirrors: tuple[str, ...] = ()  # further base URLs, tried in turn when one cannot be reached
 
 
 SOURCES = {
@@ -34,6 +35,14 @@ SOURCES = {
         "36d687439af24112722e9f0832dfe2157280883c/bach-violin/audio/john-garner/",
         credit="J. S. Bach, BWV 1002, played by John Garner (Musopen), CC BY 3.0, via the Bach Violin Dataset",
     ),
+    # LeCun's four gzip files from public mirrors (his own site often refuses): the CVDF copy TensorFlow
+    # Datasets uses, then PyTorch's. The registry holds the published sha256 of the original files.
+    "mnist": Source(
+        "mnist",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        credit="MNIST (Y. LeCun, C. Cortes, C. Burges), CC BY-SA 3.0",
+        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",),
+    ),
 }
 
 
@@ -43,14 +52,30 @@ def registry(name: str) -> dict[str, str]:
     return dict(line.split() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def download(name: str, dest: Path, progress: bool = True) -> Path:
-    """Fetch every file of data set ``name`` into ``dest`` (checked against its sha256); return ``dest``."""
+def download(name: str, dest: Path, progress: bool = True, base_urls: tuple[str, ...] | None = None) -> Path:
+    """Fetch every file of data set ``name`` into ``dest`` (checked against its sha256); return ``dest``.
+
+    ``base_urls`` (default: the source's URL and mirrors) are tried in turn for each file when one cannot be
+    reached; a file with the wrong checksum is refused, never replaced by another copy."""
     import pooch
     from tqdm.auto import tqdm
 
+    from ..errors import DataError
+
     src = SOURCES[name]
-    fetcher = pooch.create(path=Path(dest) / src.subfolder, base_url=src.base_url, registry=registry(name),
-                           retry_if_failed=2)
-    for fname in tqdm(sorted(fetcher.registry), desc=f"downloading {name}", unit="file", disable=not progress):
-        fetcher.fetch(fname)
+    reg = registry(name)
+    for fname in tqdm(sorted(reg), desc=f"downloading {name}", unit="file", disable=not progress):
+        errors = []
+        for base in base_urls or (src.base_url, *src.mirrors):
+            fetcher = pooch.create(path=Path(dest) / src.subfolder, base_url=base, registry={fname: reg[fname]},
+                                   retry_if_failed=2)
+            try:
+                fetcher.fetch(fname)
+                break
+            except ValueError:  # checksum mismatch: never fall through to another copy silently
+                raise
+            except Exception as e:  # network errors (requests / OSError): try the next mirror
+                errors.append(f"{base}: {type(e).__name__}: {e}")
+        else:
+            raise DataError(f"network error downloading {name} file {fname} ({'; '.join(errors)})")
     return Path(dest)

@@ -21,18 +21,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SEQGEN_CACHE") or pooch.os_cache("seqgen"))
 
 
-def _candidates(folder: str, path: Path) -> list[Path]:
-    # A path may name the data set itself or a data root holding it.
-    return [path / folder, path] if folder else [path]
+def _candidates(folder: str, path: Path, aliases: tuple[str, ...] = ()) -> list[Path]:
+    # A path may name the data set itself or a data root holding it (under its name or an alias).
+    return [path / f for f in (folder, *aliases)] + [path] if folder else [path]
 
 
 def locate(folder: str, looks_valid, *, data: str | None = None, recipe_path: str | None = None,
-           recipe_dir: Path | None = None, allow_embedded: bool = True) -> tuple[Path, str]:
+           recipe_dir: Path | None = None, allow_embedded: bool = True,
+           aliases: tuple[str, ...] = ()) -> tuple[Path, str]:
     """Return ``(root, where)`` for data set ``folder`` (e.g. ``"fsdd"``), ``where`` saying how it was found.
 
     ``looks_valid(path) -> bool`` decides whether a folder holds the data set. Order:
     ``data`` (``--data``), ``recipe_path`` (relative to the recipe folder), ``$SEQGEN_DATA``,
-    the download cache, the subset embedded in the package.
+    the download cache, the subset embedded in the package. Under a data root the data set's folder may
+    also be named one of ``aliases`` (``mnist_t10k`` for ``mnist``).
     """
     tried: list[str] = []
     for where, raw in (("--data", data), ("recipe data.path", recipe_path), (f"${ENV_VAR}", os.environ.get(ENV_VAR))):
@@ -41,7 +43,7 @@ def locate(folder: str, looks_valid, *, data: str | None = None, recipe_path: st
         p = Path(os.path.expanduser(raw))
         if where == "recipe data.path" and not p.is_absolute() and recipe_dir is not None:
             p = recipe_dir / p
-        for c in _candidates(folder, p):
+        for c in _candidates(folder, p, aliases):
             if looks_valid(c):
                 return c, where
         if where == "--data":  # an explicit path that is wrong is an error, never silently skipped

@@ -90,7 +90,7 @@ def make_dataset(cfg: Config, data: str | None = None):
     looks_valid = getattr(module, "looks_valid", lambda p: p.is_dir() and any(p.iterdir()))
     folder = cls.data_folder(opts) if hasattr(cls, "data_folder") else cls.folder
     root, where = locate(folder, looks_valid, data=data, recipe_path=cfg.data.path or None,
-                         recipe_dir=Path(cfg.recipe_dir) if cfg.recipe_dir else None)
+                         recipe_dir=Path(cfg.recipe_dir) if cfg.recipe_dir else None, aliases=cls.folder_aliases)
     try:
         return cls(root, **opts), f"{root} ({where})"
     except ValueError as e:

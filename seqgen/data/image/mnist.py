@@ -14,7 +14,7 @@ import numpy as np
 from ...errors import DataError
 from ...registry import DATASETS
 from ..base import Dataset, Example
-from ..download import Source, registry
+
 from . import idx
 from .transform import check_format, resize_batch
 
@@ -25,14 +25,6 @@ FILES = {
 T10K_SPLIT_SEED = 0
 T10K_N_TEST = 2000
 
-# Public mirrors of LeCun's files (his own site now often refuses): the CVDF copy TensorFlow Datasets
-# uses, then PyTorch's. The sha256 registry (registry/mnist.txt) holds the published values of the
-# original gzip files, so any mirror serving other bytes is refused.
-MIRRORS = (
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-)
-SOURCE = Source("mnist", MIRRORS[0], credit="MNIST (Y. LeCun, C. Cortes, C. Burges), CC BY-SA 3.0")
 
 
 def _files(root: Path, part: str) -> tuple[Path, Path] | None:
@@ -55,6 +47,7 @@ class MNIST(Dataset):
     """
 
     folder = "mnist"
+    folder_aliases = ("mnist_t10k",)  # the 10,000-image test set alone (as in seqgen's shared test data)
     modality = "image"
 
     def __init__(self, root: str | Path, digits: list[int] = (), limit_train: int = 0, limit_test: int = 0):
@@ -123,26 +116,3 @@ class MNIST(Dataset):
         return [Example(f"mnist_{part}_{int(index[i]):05d}", imgs[j], label=int(y[i]),
                         meta={"file": part, "index": int(index[i])})
                 for j, i in enumerate(sel)]
-
-
-def download(dest: str | Path, progress: bool = True, mirrors: tuple[str, ...] = MIRRORS) -> Path:
-    """Fetch the four standard gzip files into ``dest``, each checked against ``registry/mnist.txt``; a
-    mirror that fails is replaced by the next, a file with the wrong sha256 is refused. Returns ``dest``."""
-    import pooch
-    from tqdm.auto import tqdm
-
-    reg = registry("mnist")
-    for fname in tqdm(sorted(reg), desc="downloading mnist", unit="file", disable=not progress):
-        errors = []
-        for base in mirrors:
-            fetcher = pooch.create(path=Path(dest), base_url=base, registry={fname: reg[fname]}, retry_if_failed=1)
-            try:
-                fetcher.fetch(fname)
-                break
-            except ValueError:  # checksum mismatch: never fall through to another copy silently
-                raise
-            except Exception as e:  # network errors (requests / OSError): try the next mirror
-                errors.append(f"{base}: {type(e).__name__}: {e}")
-        else:
-            raise DataError(f"cannot download {fname} from any mirror ({'; '.join(errors)})")
-    return Path(dest)
