@@ -69,6 +69,8 @@ def cli(ctx, device, seed, verbose, quiet):
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("seqgen").setLevel(level)
+    for h in logging.getLogger().handlers:  # the run's train.log lowers the logger to INFO; the terminal keeps -q
+        h.setLevel(level)
 
 
 def common(f):

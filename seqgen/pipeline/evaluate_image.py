@@ -1,14 +1,17 @@
 """`seqgen eval` / `seqgen score` for image runs: KDE score, classifier IS / FID, memorisation, exact likelihood.
 
-Rows (each a set of images): ``generated`` (``count`` samples of the prior, decoded), and as
-references the real test split and the codec's reconstructions of it. Metrics:
+Rows (each a set of images scored against the test split): ``generated`` (``count`` samples of the prior,
+decoded) and, as references, ``real_heldout`` (training-split images held out from every fit: the ceiling)
+and ``ae_reconstruction`` (the codec's reconstructions of those: what a perfect prior could reach).
+The training split is cut into the pool the feature network and the nearest-neighbour search use (80 %),
+the reference images (10 %) and a validation part for the KDE bandwidth (10 %). Metrics:
 
 - KDE score (Parzen log-likelihood of the test images under the row's images, :mod:`seqgen.evaluation.kde`):
   the paper's text (σ = 0.01), the authors' code (σ = 0.2, 10 draws of 1,000) and σ chosen on a
   validation split (the last 10 % of the training split);
 - FID against the test split and IS, on the features / posteriors of a network seqgen trains on the
   run's training split (a digit CNN for labelled digits; a conv-encoder feature space otherwise);
-- nearest-training-neighbour distance in pixel space, generated vs real test (memorisation);
+- nearest-training-neighbour distance in pixel space, generated vs real held-out images (memorisation);
 - the exact negative log-likelihood of the test images where the codec has one (an invertible map).
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from ..artefacts import read_json, write_json
 from ..errors import SeqgenError
 from ..evaluation import generative as gm
+from ..evaluation.image_metrics import pixel_memorisation
 from ..evaluation.kde import PROTOCOLS, KDEProtocol, kde_score
 from .build import make_dataset
 from .examples import load_split, reconstruct
@@ -105,12 +109,12 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
     log.info("eval: data %s", where)
     train = load_split(gen.rep, ds, "train", strict=cfg.data.strict, progress=progress)
     test = load_split(gen.rep, ds, "test", strict=cfg.data.strict, progress=progress)
-    n_val = max(1, len(train) // 10)
-    X_tr, X_val, X_te = _images(train[:-n_val]), _images(train[-n_val:]), _images(test)
-    y_tr = np.array([-1 if e.label is None else e.label for e in train[:-n_val]])
-    y_te = np.array([-1 if e.label is None else e.label for e in test])
+    n = max(1, len(train) // 10)
+    pool, ref, val = train[: -2 * n], train[-2 * n : -n], train[-n:]
+    X_tr, X_ref, X_val, X_te = _images(pool), _images(ref), _images(val), _images(test)
+    y_tr, y_te = (np.array([-1 if e.label is None else e.label for e in part]) for part in (pool, test))
     classify, feature_info = _feature_net(X_tr, y_tr, X_te, y_te, device, progress)
-    P_te, F_te = classify(X_te)
+    _, F_te = classify(X_te)
     kde = {"paper_text": PROTOCOLS["paper_text"], "authors_code": PROTOCOLS["authors_code"],
            "validation_sigma": KDEProtocol(1000, tuple(float(s) for s in np.logspace(-2, 0, 9)), 1,
                                            "1,000 samples, sigma chosen on the validation split")}
@@ -124,18 +128,12 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
     G = sampler(count, seed)
     rows = {"generated": _row(G, sampler=sampler, **common)}
     if reference_rows:
-        rows["real_test"] = _row(X_te, **{**common, "F_test": None})
-        _, _, rec = reconstruct(gen.model, gen.rep, [gen.rep.to_units(x) for x in X_te], device=gen.device)
+        rows["real_heldout"] = _row(X_ref, **common)
+        _, _, rec = reconstruct(gen.model, gen.rep, [gen.rep.to_units(x) for x in X_ref], device=gen.device)
         rows["ae_reconstruction"] = _row(np.stack(rec), **common)
-        if P_te is not None:
-            rows["real_test"]["accuracy"] = float(np.mean(P_te.argmax(1) == y_te))
-    nn_test = rows["real_test"]["nn_train_distance_median"] if reference_rows else None
     result = {"run": gen.run.path.name, "prior": prior or "default", "prior_type": gen.prior.name,
               "modality": "image", "count": count, "seed": seed, "temperature": temperature,
-              "features": feature_info, "rows": rows,
-              "memorisation": {"generated_nn_train_median": rows["generated"]["nn_train_distance_median"],
-                               "test_nn_train_median": nn_test,
-                               "ratio": None if not nn_test else rows["generated"]["nn_train_distance_median"] / nn_test},
+              "features": feature_info, "rows": rows, "memorisation": pixel_memorisation(G, X_tr, X_ref),
               "data_split": read_json(gen.run.data).get("split") if gen.run.data.exists() else None}
     if gen.model.exact_likelihood:
         ll = exact_log_likelihood(gen, X_te)
@@ -157,11 +155,11 @@ def format_image_table(*results: dict, markdown: bool = False) -> str:
             ("FID", "fid_test"), ("IS", "inception_score"), ("digits", "digits_covered"),
             ("NN(train)", "nn_train_distance_median"), ("n", "n")]
     lines = [(f"{r['run']}: {r['prior']} ({r['prior_type']})", r["rows"]["generated"], r) for r in results]
-    for key, label in (("real_test", "real test images"), ("ae_reconstruction", "codec reconstructions")):
+    for key, label in (("real_heldout", "real held-out images"), ("ae_reconstruction", "codec reconstructions")):
         for r in results:
             if key in r["rows"]:
                 lines.append((f"{r['run']}: {label}" if key == "ae_reconstruction" else label, r["rows"][key], r))
-                if key == "real_test":
+                if key == "real_heldout":
                     break
 
     def cell(row, key):
@@ -185,6 +183,11 @@ def format_image_table(*results: dict, markdown: bool = False) -> str:
         out += [" ".join([f"{b[0]:{w}}"] + [f"{c:>12}" for c in b[1:]]) for b in body]
     r = results[0]
     out.append("")
+    for x in results:
+        m = x["memorisation"]
+        if m.get("ratio") is not None:
+            out.append(f"{x['run']}: {x['prior']}: NN-to-train distance generated/real held-out = {m['ratio']:.2f} "
+                       f"(≪ 1 would mean copies), near-copies {m['fraction_closer_than_test_p5']:.1%} (real: 5%)")
     out.append(f"features: {r['features']['kind']} ({', '.join(f'{k} {v:.4g}' for k, v in r['features'].items() if isinstance(v, float))}); "
                f"KDE: mean test log-likelihood ± s.e. (nats), higher is better; FID lower; NN: median pixel distance "
                f"to the nearest training image (generated far below real test = copies)")
