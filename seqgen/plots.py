@@ -1,4 +1,5 @@
-"""Figures people would rather look at than read: spectrograms of real vs generated audio (paper Figs. 6-7)."""
+"""Figures people would rather look at than read: spectrograms of real vs generated audio (paper Figs. 6-7),
+a 2-d latent space under its prior (Fig. 2)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,6 +49,45 @@ def spectrogram_comparison(real: list[tuple[str, np.ndarray]], generated: list[t
                 ax.set_ylabel("")
     if img is not None:
         fig.colorbar(img, ax=axes, format="%+.0f dB", shrink=0.8)
+    if title:
+        fig.suptitle(title)
+    path = Path(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def latent_density_figure(Z: np.ndarray, labels: np.ndarray, log_density, samples: np.ndarray,
+                          path: str | Path, title: str = "") -> Path:
+    """The paper's Fig. 2 for a 2-d latent: training latents ``Z (N, 2)`` coloured by label over contours of
+    the prior's log-density (``log_density(points (M, 2)) -> (M,)``), beside decoded prior samples
+    ``samples (n, C, H, W)``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .artefacts import atomic_write
+    from .outputs.image import make_grid
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.8), constrained_layout=True)
+    lo, hi = np.percentile(Z, 0.5, axis=0), np.percentile(Z, 99.5, axis=0)
+    pad = 0.15 * (hi - lo)
+    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 150), np.linspace(lo[1] - pad[1], hi[1] + pad[1], 150))
+    ll = np.asarray(log_density(np.stack([gx.ravel(), gy.ravel()], 1))).reshape(gx.shape)
+    ax.contourf(gx, gy, ll, levels=np.linspace(np.percentile(ll, 20), ll.max(), 12), cmap="Greys", alpha=0.8)
+    for y in np.unique(labels):
+        keep = labels == y
+        ax.scatter(Z[keep, 0], Z[keep, 1], s=3, alpha=0.5, label=f"digit {y}" if y >= 0 else "data")
+    ax.legend(markerscale=4, fontsize=8)
+    ax.set_xlabel("z1 (standardised)")
+    ax.set_ylabel("z2 (standardised)")
+    ax.set_title("training latents over the prior's log-density", fontsize=9)
+    grid = make_grid(samples, nrow=int(np.ceil(np.sqrt(len(samples)))))  # [H, W, C] uint8
+    ax2.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255)
+    ax2.axis("off")
+    ax2.set_title("decoded prior samples", fontsize=9)
     if title:
         fig.suptitle(title)
     path = Path(path)

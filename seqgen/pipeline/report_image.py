@@ -44,6 +44,17 @@ def interpolation(gen, a: np.ndarray, b: np.ndarray, steps: int = 8) -> np.ndarr
     return np.stack([gen.rep.from_units(u[None]) for u in gen.decode((z - gen.mean) / gen.std)])
 
 
+def latent_2d_plot(run, gen, train_ex, samples: np.ndarray, device: str):
+    """Training latents (standardised, coloured by label) over the prior's log-density, and decoded samples."""
+    from ..plots import latent_density_figure
+    from .latents import load_latents, standardise
+
+    lat = load_latents(run)
+    Z, _ = standardise(lat, "train")
+    return latent_density_figure(Z, lat["train_labels"], lambda P: gen.prior.log_prob([p[None] for p in P]), samples,
+                                 run.plots / "latent_2d.png", title=f"{gen.cfg.name}: 2-d latent, prior {gen.prior.name}")
+
+
 def image_report(run, model, rep, test_ex, test_units, train_ex, cfg: Config, *, device: str = "cpu",
                  n_samples: int = 64) -> dict:
     from .generate import Generator
@@ -68,6 +79,8 @@ def image_report(run, model, rep, test_ex, test_units, train_ex, cfg: Config, *,
         "interpolation.png": save_grid(interpolation(gen, ref[0], ref[min(1, len(ref) - 1)]),
                                        run.plots / "interpolation.png", nrow=8),
     }
+    if model.latent_dim == 2:  # paper Fig. 2: latents, the prior's density, decoded samples
+        plots["latent_2d.png"] = latent_2d_plot(run, gen, train_ex, samples[:36], device)
     save_grid(samples[:16], run.samples / "samples.png", nrow=4)
     pixels = samples.reshape(len(samples), -1)
     metrics = {"autoencoder_test": ae,
