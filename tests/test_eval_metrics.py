@@ -87,6 +87,30 @@ def test_frechet_distance_self_and_closed_form(rng):
     assert gm.frechet_distance(x, y) == pytest.approx(fd, rel=1e-7)
 
 
+def test_frechet_distance_of_singular_covariances(rng):
+    """Fewer samples than dimensions (the eval's 12-20 clips in 128-d features): FD(x, x) is 0 to
+    round-off, not a negative value hidden by a clamp, and a shift by c adds exactly ‖c‖²."""
+    import warnings
+
+    x = rng.normal(size=(12, 128)) * rng.uniform(0.1, 10, 128)
+    scale = 2 * np.trace(np.cov(x, rowvar=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "negative Fréchet distance" warning either
+        assert abs(gm.frechet_distance(x, x)) < 1e-12 * scale
+        assert gm.frechet_distance(x, x + 0.5) == pytest.approx(0.25 * 128, rel=1e-9)
+        assert gm.frechet_distance(x[:2], x[:2]) == pytest.approx(0.0, abs=1e-12 * scale)  # rank 1
+
+
+def test_negative_frechet_distance_is_reported_not_clamped(rng, monkeypatch):
+    """A faulty matrix square root (here: singular values 1 % too large) must show, not become 0."""
+    x, y = rng.normal(size=(50, 4)), rng.normal(size=(60, 4))
+    svd = np.linalg.svd
+    monkeypatch.setattr(np.linalg, "svd", lambda a, **kw: 1.01 * svd(a, **kw))
+    with pytest.warns(RuntimeWarning, match="negative Fréchet distance"):
+        fd = gm.frechet_distance(x, x)
+    assert fd < -0.01 * np.trace(np.cov(x, rowvar=False))
+
+
 def test_ndb_same_vs_shifted(rng):
     tr = rng.normal(size=(2000, 3))
     same = gm.ndb(tr, rng.normal(size=(1000, 3)), k=10)
