@@ -193,7 +193,7 @@ def test_vae_baseline_kl_posterior_mean_and_save_load(fsdd_frames, tmp_path):
     m(x)
     mu, logvar = m.posterior(x)
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
-    assert m.aux_loss is not None and m.aux_loss.item() > 0
+    assert m.aux_loss is not None
     assert m.aux_loss.item() == pytest.approx(kl.item(), rel=1e-5)  # beta = 1: exactly the KL per frame
     m.eval()
     torch.testing.assert_close(m(x), m.decode(mu))  # eval: deterministic, decodes the posterior mean
