@@ -40,7 +40,7 @@ def test_violin_splits_by_time_and_reports_music_metrics(violin_run):
     assert fd["train_vs_heldout"] == pytest.approx(2507, rel=0.02), fd
     assert js["train_vs_heldout"] == pytest.approx(0.023, abs=0.002), js
     # a 3-epoch model is further from the held-out audio than the real piece is, but nowhere near
-    # noise (white noise scores ~45,000 and 0.08 bits, low-passed noise ~26,000 and 0.09 bits)
+    # noise (white noise scores ~42,000 and 0.08 bits, low-passed noise ~26,000 and 0.09 bits)
     assert fd["train_vs_heldout"] < fd["generated_vs_heldout"] < 6 * fd["train_vs_heldout"], fd
     assert js["generated_vs_heldout"] < 0.06, js
     # an i.i.d. Gaussian fitted to the standardised training latents scores exactly -D/2 (1 + log 2 pi)
