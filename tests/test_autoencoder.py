@@ -197,7 +197,7 @@ def test_vae_baseline_kl_posterior_mean_and_save_load(fsdd_frames, tmp_path):
     m(x)
     mu, logvar = m.posterior(x)
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
-    assert m.regulariser() is not None and m.regulariser().item() > 0
+    assert m.regulariser() is not None
     assert m.regulariser().item() == pytest.approx(kl.item(), rel=1e-5)  # beta = 1: exactly the KL per frame
     m.eval()
     torch.testing.assert_close(m(x), m.decode(mu))  # eval: deterministic, decodes the posterior mean

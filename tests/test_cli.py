@@ -34,11 +34,15 @@ def test_train_writes_a_self_describing_run_dir(tiny_run):
                  "metrics.json", "train.log", "plots/spectrograms.png"):
         assert (tiny_run / name).is_file(), name
     m = json.loads((tiny_run / "metrics.json").read_text())
-    assert np.isfinite(m["autoencoder_test"]["snr_db"])
+    # a decoder that outputs silence scores exactly 0 dB; 3 epochs reach ~3 dB
+    assert m["autoencoder_test"]["snr_db"] > 1.5, m["autoencoder_test"]
     hist = m["autoencoder_history"]["train_loss"]
     assert hist[-1] < hist[0], "autoencoder loss must go down"
     p = m["priors"]["default"]
-    assert p["type"] == "hmm" and np.isfinite(p["train_ll_per_frame"]) and np.isfinite(p["test_ll_per_frame"])
+    # an i.i.d. Gaussian fitted to the standardised training latents scores exactly -D/2 (1 + log 2 pi)
+    # per frame on them (-113.5 for D = 80); the 5-state HMM (~ -32) beats it, on held-out latents too
+    iid = -np.load(tiny_run / "latents.npz")["train"].shape[1] / 2 * (1 + np.log(2 * np.pi))
+    assert p["type"] == "hmm" and p["train_ll_per_frame"] > iid + 20 and p["test_ll_per_frame"] > iid + 20, p
     assert json.loads((tiny_run / "config.json").read_text())["prior"]["n_states"] == 5
 
 
@@ -140,7 +144,8 @@ def test_fit_prior_compares_on_same_autoencoder(tiny_run):
     res = invoke("fit-prior", tiny_run, "--prior", "gmm", "--set", "prior.n_components=3")
     assert "gmm" in res.output and "default" in res.output
     m = json.loads((tiny_run / "metrics.json").read_text())
-    assert {"default", "gmm"} <= set(m["priors"]) and np.isfinite(m["priors"]["gmm"]["test_ll_per_frame"])
+    iid = -np.load(tiny_run / "latents.npz")["train"].shape[1] / 2 * (1 + np.log(2 * np.pi))
+    assert {"default", "gmm"} <= set(m["priors"]) and m["priors"]["gmm"]["test_ll_per_frame"] > iid + 20, m["priors"]
     assert (tiny_run / "priors" / "gmm.npz").is_file()
     invoke("generate", tiny_run, "--prior", "gmm", "--seconds", 1, "--out", tiny_run / "g.wav")
     res = invoke("generate", tiny_run, "--prior", "nope", "--seconds", 1, ok=False)

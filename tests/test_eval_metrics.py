@@ -30,6 +30,9 @@ def test_inception_score_extremes():
     assert gm.inception_score(np.full((20, 10), 0.1)) == pytest.approx(1.0)
     # two equally likely, certain classes
     assert gm.inception_score(one_hot([0, 1] * 10)) == pytest.approx(2.0)
+    # soft posteriors: p(y) = (1/2, 1/2), KL(p(y|x) || p(y)) = 0.8 log 1.6 + 0.2 log 0.4 for both rows
+    soft = np.array([[0.8, 0.2], [0.2, 0.8]])
+    assert gm.inception_score(soft) == pytest.approx(math.exp(0.8 * math.log(1.6) + 0.2 * math.log(0.4)), rel=1e-12)
 
 
 def test_modified_inception_score_known_values():
@@ -85,6 +88,30 @@ def test_frechet_distance_self_and_closed_form(rng):
 
     fd = np.sum((ma - mb) ** 2) + np.trace(Sa + Sb - 2 * np.real(scipy.linalg.sqrtm(Sa @ Sb)))
     assert gm.frechet_distance(x, y) == pytest.approx(fd, rel=1e-7)
+
+
+def test_frechet_distance_of_singular_covariances(rng):
+    """Fewer samples than dimensions (the eval's 12-20 clips in 128-d features): FD(x, x) is 0 to
+    round-off, not a negative value hidden by a clamp, and a shift by c adds exactly ‖c‖²."""
+    import warnings
+
+    x = rng.normal(size=(12, 128)) * rng.uniform(0.1, 10, 128)
+    scale = 2 * np.trace(np.cov(x, rowvar=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "negative Fréchet distance" warning either
+        assert abs(gm.frechet_distance(x, x)) < 1e-12 * scale
+        assert gm.frechet_distance(x, x + 0.5) == pytest.approx(0.25 * 128, rel=1e-9)
+        assert gm.frechet_distance(x[:2], x[:2]) == pytest.approx(0.0, abs=1e-12 * scale)  # rank 1
+
+
+def test_negative_frechet_distance_is_reported_not_clamped(rng, monkeypatch):
+    """A faulty matrix square root (here: singular values 1 % too large) must show, not become 0."""
+    x, y = rng.normal(size=(50, 4)), rng.normal(size=(60, 4))
+    svd = np.linalg.svd
+    monkeypatch.setattr(np.linalg, "svd", lambda a, **kw: 1.01 * svd(a, **kw))
+    with pytest.warns(RuntimeWarning, match="negative Fréchet distance"):
+        fd = gm.frechet_distance(x, x)
+    assert fd < -0.01 * np.trace(np.cov(x, rowvar=False))
 
 
 def test_ndb_same_vs_shifted(rng):
@@ -172,20 +199,9 @@ def test_fit_length():
     assert fit_length(long).sum() == 1.0
 
 
-def test_eval_and_score_help():
-    from click.testing import CliRunner
-
-    from seqgen.cli.main import cli
-
-    for name in ("eval", "score"):
-        r = CliRunner().invoke(cli, [name, "--help"])
-        assert r.exit_code == 0 and "RUN_DIR" in r.output, r.output
-
-
 # ------------------------------------------------------------------ end to end (needs the autoencoder + pipeline)
 def test_eval_and_score_cli_end_to_end(fsdd_subset, subset_cache, data_root, tmp_path, monkeypatch):
     """`seqgen eval` / `seqgen score` on a run trained for 1 epoch with a Gaussian prior (< 60 s)."""
-    pytest.importorskip("seqgen.codecs.io")
     import json
 
     import soundfile as sf
@@ -207,8 +223,35 @@ def test_eval_and_score_cli_end_to_end(fsdd_subset, subset_cache, data_root, tmp
     assert r.exit_code == 0, r.output
     assert "real test split" in r.output and "FID(test)" in r.output
     res = json.loads((run / "eval.json").read_text())["default"]
-    assert res["rows"]["generated"]["n"] == 12 and 1.0 <= res["rows"]["generated"]["inception_score"] <= 10.0
-    assert math.isfinite(res["prior_test_ll_per_frame"]) and res["memorisation"]["ratio"] > 0
+    rows = res["rows"]
+    gen, real = rows["generated"], rows["real_test"]
+    assert gen["n"] == 12 and real["n"] == 20  # george's two test takes of ten digits
+    # IS = exp(H(p(y)) - E_x H(p(y|x))) <= C exp(-E_x H(p(y|x))): each row's own mean entropy bounds its IS
+    for row in rows.values():
+        assert 1.0 <= row["inception_score"] <= 10 * math.exp(-row["mean_entropy"]) + 1e-9, row
+    # the real test split is the reference: it covers the digits, scores a higher IS than the 1-epoch
+    # model's samples (all one digit: IS ~ 1) and is far closer to the training split
+    assert real["digits_covered"] >= 8 and real["inception_score"] > gen["inception_score"] + 0.05, rows
+    assert real["fid_train"] < 0.1 * gen["fid_train"], rows
+    mem = res["memorisation"]
+    assert mem["test_nn_train_median"] == real["nn_train_distance_median"]
+    assert mem["ratio"] == pytest.approx(gen["nn_train_distance_median"] / real["nn_train_distance_median"])
+    assert mem["ratio"] > 2 and mem["fraction_closer_than_test_p5"] == 0, mem  # noise copies nothing
+    trained = json.loads((run / "metrics.json").read_text())["priors"]["default"]
+    assert res["prior_test_ll_per_frame"] == pytest.approx(trained["test_ll_per_frame"], rel=1e-9)
+
+    # reference for the memorisation check: "generate" the training clips themselves
+    def training_clips(self, count, seed=None, temperature=1.0, lengths=None):
+        files = sorted((fsdd_subset / "recordings").glob("*_george_[5-7].wav"))[:count]
+        return [sf.read(f, dtype="float32")[0] for f in files]
+
+    with monkeypatch.context() as m:
+        m.setattr("seqgen.pipeline.generate.Generator.utterances", training_clips)
+        r = CliRunner().invoke(cli, ["-q", "eval", str(run), "--count", "12", "--no-reference",
+                                     "--data", str(fsdd_subset)])
+    assert r.exit_code == 0, r.output
+    copies = json.loads((run / "eval.json").read_text())["default"]["memorisation"]
+    assert copies["ratio"] < 1e-3 and copies["fraction_closer_than_test_p5"] == 1.0, copies
 
     # --compare: every prior fitted on the run, in one table
     r = CliRunner().invoke(cli, ["-q", "fit-prior", str(run), "--prior", "gmm", "--set", "prior.n_components=2"])
@@ -229,6 +272,9 @@ def test_eval_and_score_cli_end_to_end(fsdd_subset, subset_cache, data_root, tmp
         r = CliRunner().invoke(cli, ["-q", "score", str(path), str(run), "--data", str(fsdd_subset), "--json"])
         assert r.exit_code == 0, r.output
         scores[name] = json.loads(r.output)
-        assert math.isfinite(scores[name]["total_per_frame"])
-    # a held-out digit is more typical of a digit model than a violin is
-    assert scores["digit"]["prior_ll_per_frame"] > scores["violin"]["prior_ll_per_frame"]
+    # a held-out digit is more typical of a digit model than a violin is: among the run's test
+    # utterances (the percentiles' reference) it ranks in the bulk, the violin below all of them
+    digit, violin = scores["digit"], scores["violin"]
+    assert digit["prior_ll_per_frame"] > violin["prior_ll_per_frame"]
+    assert digit["total_per_frame"] > violin["total_per_frame"] + 50, scores
+    assert digit["prior_ll_percentile"] >= 20 and violin["prior_ll_percentile"] == 0, scores

@@ -12,17 +12,21 @@ from seqgen.priors import PRIORS, Prior  # importing seqgen.priors registers the
 D = 3
 
 # Small, fast settings per registered name (several entries = several params). A prior registered
-# later without an entry here is still tested, with its default settings. "em": the training
-# log-likelihood history must be non-decreasing. "bad": kwargs the constructor must reject.
+# later without an entry here is still tested, with its default settings. "history": the fitted prior
+# must keep its training log-likelihood history (``history_``); "em": it must be non-decreasing.
+# "bad": kwargs the constructor must reject.
 CONFIGS: dict[str, list[dict]] = {
     "gaussian": [dict(kwargs=dict(covariance_type=c), bad=dict(covariance_type="bogus")) for c in ("spherical", "diag", "full")],
-    "gmm": [dict(kwargs=dict(n_components=3, max_iter=30), em=True, bad=dict(n_components=0))],
+    "gmm": [dict(kwargs=dict(n_components=3, max_iter=30), history=True, em=True, bad=dict(n_components=0))],
     "hmm": [
-        dict(kwargs=dict(n_states=3, n_iter=5, backend=b), em=True, bad=dict(n_states=0), id=f"hmm-{b}")
+        dict(kwargs=dict(n_states=3, n_iter=5, backend=b), history=True, em=True, bad=dict(n_states=0),
+             id=f"hmm-{b}")
         for b in ("torch", "hmmlearn", "pomegranate")
     ],
-    "ar": [dict(kwargs=dict(hidden=16, n_mix=2, max_epochs=4, batch_size=4, lr=1e-2), bad=dict(hidden=0))],
-    "lde": [dict(kwargs=dict(n_mix=2, max_filters=8, max_epochs=4, batch_size=32, lr=1e-2), bad=dict(n_mix=0))],
+    "ar": [dict(kwargs=dict(hidden=16, n_mix=2, max_epochs=4, batch_size=4, lr=1e-2), history=True,
+                bad=dict(hidden=0))],
+    "lde": [dict(kwargs=dict(n_mix=2, max_filters=8, max_epochs=4, batch_size=32, lr=1e-2), history=True,
+                 bad=dict(n_mix=0))],
 }
 
 
@@ -80,8 +84,6 @@ def case(request):
 
 def _history(prior):
     h = getattr(prior, "history_", None)
-    if h is None and hasattr(prior, "monitor_"):
-        h = getattr(prior.monitor_, "history", None)
     return None if h is None else np.asarray(h, dtype=np.float64)
 
 
@@ -141,6 +143,8 @@ class TestPriorContract:
         fixed_base = norm.logpdf(X).sum(1).mean()  # the paper's fixed N(0, I)
         assert score > fixed_base + 1.0
         h = _history(prior)
+        if cfg.get("history"):
+            assert h is not None and len(h) >= 1, "the prior lost its training history_"
         if h is not None and len(h) > 1:
             assert np.isfinite(h).all()
             if cfg.get("em"):  # EM never lowers the likelihood (hmmlearn's assert_log_likelihood_increasing)

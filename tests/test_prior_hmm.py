@@ -44,16 +44,8 @@ def chain():
     return sample_chain(np.random.default_rng(0))
 
 
-@pytest.fixture(scope="session")
-def pomegranate():
-    """Imported once (~5 s)."""
-    return pytest.importorskip("pomegranate")
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def fitted(request, chain):
-    if request.param == "pomegranate":
-        request.getfixturevalue("pomegranate")
     return HMMPrior(n_states=3, backend=request.param, n_iter=30).fit(chain)
 
 
@@ -88,7 +80,7 @@ def test_recovers_known_chain(fitted):
     np.testing.assert_allclose(fitted.covars_[perm], 1.0, atol=0.15)
 
 
-def test_backends_agree(chain, pomegranate):
+def test_backends_agree(chain):
     """Same init, same maths: the three backends follow the same EM path."""
     fits = {b: HMMPrior(n_states=3, backend=b, n_iter=5, tol=0).fit(chain) for b in BACKENDS}
     ref = np.asarray(fits["hmmlearn"].history_)
@@ -98,10 +90,8 @@ def test_backends_agree(chain, pomegranate):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_em_likelihood_never_decreases(backend, chain, request):
+def test_em_likelihood_never_decreases(backend, chain):
     # hmmlearn's assert_log_likelihood_increasing; pure ML EM (no pseudo-count) is monotone
-    if backend == "pomegranate":
-        request.getfixturevalue("pomegranate")
     h = HMMPrior(n_states=5, backend=backend, n_iter=10, tol=0, init="random", transmat_prior=0.0, random_state=3)
     h.fit(chain[:10])
     diff = np.diff(h.history_)
@@ -189,7 +179,7 @@ def test_temperature_zero_gives_state_means():
     h = make(known_params())
     x = h.sample([300], seed=0, temperature=0.0)[0]
     assert all(np.any(np.all(row == h.means_, axis=1)) for row in x)
-    assert np.ptp(x) > 0  # the chain still moves
+    assert len(np.unique(x, axis=0)) == 3  # the chain still moves through all three states
 
 
 # --------------------------------------------------------------------------- (g) degenerate data
@@ -207,9 +197,7 @@ def degenerate(kind, rng):
 
 @pytest.mark.parametrize("kind", ["constant_dim", "duplicated", "huge_scale", "huge_offset"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_degenerate_data_never_nan(kind, backend, request):
-    if backend == "pomegranate":
-        request.getfixturevalue("pomegranate")
+def test_degenerate_data_never_nan(kind, backend):
     seqs = degenerate(kind, np.random.default_rng(4))
     h = HMMPrior(n_states=4, backend=backend, n_iter=8).fit(seqs)
     assert all(np.isfinite(v).all() for v in h.params.values())
@@ -257,7 +245,7 @@ def test_hmmlearn_scaling_underflow_falls_back_to_log():
 
 
 # --------------------------------------------------------------------------- (i) exits
-def test_end_prob_sequences_end(pomegranate):
+def test_end_prob_sequences_end():
     rng = np.random.default_rng(8)
     seqs = [s[: rng.integers(10, 30)] for s in sample_chain(rng, n_seq=30, T=30)]
     fits = [HMMPrior(n_states=3, end_prob=True, backend=b, n_iter=6, tol=0).fit(seqs) for b in ("torch", "pomegranate")]
@@ -282,7 +270,7 @@ def test_bad_hyper_parameters(kw, match):
 
 
 # --------------------------------------------------------------------------- pomegranate traps (checked, not trusted)
-def test_pomegranate_known_issues(pomegranate):
+def test_pomegranate_known_issues():
     import torch
     from pomegranate.distributions import Normal
     from pomegranate.hmm import DenseHMM

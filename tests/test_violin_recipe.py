@@ -34,10 +34,20 @@ def test_violin_splits_by_time_and_reports_music_metrics(violin_run):
     assert abs((n_train + n_test) * 0.05 - 143.4) < 2.0
     assert lat["train_lengths"].max() <= 10 * 20 + 1
     m = json.loads((violin_run / "metrics.json").read_text())
-    g = m["generation"]
-    assert np.isfinite(g["logmel_frechet"]["generated_vs_heldout"]) and g["logmel_frechet"]["train_vs_heldout"] >= 0
-    assert 0 <= g["chroma_js_bits"]["generated_vs_heldout"] <= 1
-    assert np.isfinite(m["priors"]["default"]["test_ll_per_frame"])
+    fd, js = m["generation"]["logmel_frechet"], m["generation"]["chroma_js_bits"]
+    # the reference rows compare real audio only (training vs held-out), whatever the model:
+    # recipes/violin/README.md's measured 2,507 and 0.023 bits
+    assert fd["train_vs_heldout"] == pytest.approx(2507, rel=0.02), fd
+    assert js["train_vs_heldout"] == pytest.approx(0.023, abs=0.002), js
+    # a 3-epoch model is further from the held-out audio than the real piece is, but nowhere near
+    # noise (white noise scores ~42,000 and 0.08 bits, low-passed noise ~26,000 and 0.09 bits)
+    assert fd["train_vs_heldout"] < fd["generated_vs_heldout"] < 6 * fd["train_vs_heldout"], fd
+    assert js["generated_vs_heldout"] < 0.06, js
+    # an i.i.d. Gaussian fitted to the standardised training latents scores exactly -D/2 (1 + log 2 pi)
+    # per frame on them; the HMM must beat it, on the held-out audio too
+    iid = -lat["train"].shape[1] / 2 * (1 + np.log(2 * np.pi))
+    prior = m["priors"]["default"]
+    assert prior["train_ll_per_frame"] > iid + 5 and prior["test_ll_per_frame"] > iid + 5, (iid, prior)
     assert (violin_run / "plots" / "spectrograms.png").stat().st_size > 10_000
 
 
