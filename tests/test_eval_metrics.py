@@ -246,7 +246,7 @@ def test_eval_and_score_cli_end_to_end(fsdd_subset, subset_cache, data_root, tmp
         return [sf.read(f, dtype="float32")[0] for f in files]
 
     with monkeypatch.context() as m:
-        m.setattr("seqgen.pipeline.generate.Generator.utterances", training_clips)
+        m.setattr("seqgen.pipeline.generate.Generator.examples", training_clips)
         r = CliRunner().invoke(cli, ["-q", "eval", str(run), "--count", "12", "--no-reference",
                                      "--data", str(fsdd_subset)])
     assert r.exit_code == 0, r.output

@@ -19,6 +19,8 @@ class Representation(ABC):
     modality: str = ""
     #: examples become sequences of T > 1 units (segments, streaming, prompts make sense)
     sequential: bool = False
+    #: the reconstruction loss a codec is trained with unless the recipe names one
+    default_loss: str = "mse"
     #: samples per second of the examples (audio); None for images
     sample_rate: int | None = None
     #: samples between the starts of consecutive units when they are overlap-added (0: they are not)

@@ -19,6 +19,7 @@ class Frames(Representation):
 
     modality = "audio"
     sequential = True
+    default_loss = "mrstft"  # multi-resolution STFT of overlap-added frame segments
 
     def __init__(self, sample_rate: int = 8000, frame_length: int = 800, hop: int = 400, window: str = "hann",
                  pad_frames: int = 1, normalize: str = "peak", peak: float = 0.9):

@@ -40,11 +40,14 @@ def segment_reconstruction(codec: Codec, loss_fn: nn.Module, units: torch.Tensor
 @OBJECTIVES.register("reconstruct")
 class Reconstruction(Objective):
     """Adam on a reconstruction loss: ``loss`` "mse" (the paper's, per unit), "mrstft" (multi-resolution
-    STFT of the overlap-added frames, for audio) or "bce" (images in [0, 1])."""
+    STFT of the overlap-added frames, for audio) or "bce" (images in [0, 1]); None = the representation's
+    ``default_loss`` ("mrstft" for audio frames, "mse" for images)."""
 
-    def __init__(self, codec: Codec, representation=None, loss: str = "mse", loss_options: dict | None = None):
+    def __init__(self, codec: Codec, representation=None, loss: str | None = None, loss_options: dict | None = None):
         super().__init__(codec)
         self.hop = representation.hop if representation is not None else 0  # overlap-add of frames (STFT loss)
+        if loss is None:
+            loss = representation.default_loss if representation is not None else "mse"
         self.loss, self.loss_options = loss, dict(loss_options or {})
         self.loss_fn = make_loss(loss, hop=self.hop, **self.loss_options)
 
