@@ -18,10 +18,11 @@ from .main import common, resolve_common
 @click.option("--data", type=click.Path(), default=None, help="The run's data folder (default: where it was trained).")
 @click.option("--no-reference", is_flag=True, help="Skip the real-data reference rows (faster).")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for a README).")
+@click.option("--cached", is_flag=True, help="Print the table from each run's eval.json; evaluate nothing.")
 @common
 @click.pass_context
-def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, data, no_reference, markdown, device,
-          seed):
+def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, data, no_reference, markdown, cached,
+          device, seed):
     """Generate COUNT examples from each RUN_DIR and score them; writes RUN_DIR/eval.json.
 
     Audio digit runs: FSDD classifier metrics (IS, FID, NDB, ...); image runs: KDE score, classifier
@@ -40,6 +41,16 @@ def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, dat
         if compare:
             fitted = sorted(k for k in RunDir(run_dir).read_metrics().get("priors", {}) if not k.startswith("label_"))
             labels = list(dict.fromkeys(["default", *fitted, *priors]))  # per-label priors have their own metric
+        if cached:
+            from seqgen.artefacts import read_json
+
+            stored = read_json(RunDir(run_dir).path / "eval.json")
+            missing = [p for p in labels or ["default"] if p not in stored]
+            if missing:
+                raise click.ClickException(f"{run_dir}/eval.json has no result for {', '.join(missing)}; "
+                                           f"run `seqgen eval` without --cached first")
+            results += [stored[p] for p in labels or ["default"]]
+            continue
         results += [
             evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
                      decoder_noise=decoder_noise, prior=None if label == "default" else label, data=data,
