@@ -29,6 +29,9 @@ def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, devi
     if any(not o.startswith("prior.") for o in overrides):
         raise ConfigError("fit-prior only takes prior.* overrides (the autoencoder and data are the run's)")
     if prior_type:
+        from seqgen.config import trust_components
+
+        trust_components(from_dict({"prior": {"type": prior_type}}))  # the user's own dotted path may import
         overrides = (f"prior.type={prior_type!r}", *overrides)  # another type starts from its own defaults
     cfg = from_dict(apply_overrides(base, list(overrides)))
     device, seed = resolve_common(ctx, device, seed)

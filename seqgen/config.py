@@ -254,4 +254,19 @@ def load_recipe(recipe: str | Path, overrides: list[str] = ()) -> Config:
     raw = apply_overrides(read_toml(path), list(overrides))
     cfg = from_dict(raw)
     cfg.recipe_dir = str(path.parent.resolve())
+    trust_components(cfg)
     return cfg
+
+
+def trust_components(cfg: Config) -> None:
+    """Register the dotted-path components (``"mypkg.priors:MyPrior"``) a recipe names: the recipe is the
+    user's own input, so its imports are allowed; a run directory's config.json never gets here."""
+    from .registry import AUTOENCODERS, DATASETS, PRIORS, RegistryError
+
+    for key, reg, name in (("data.source", DATASETS, cfg.data.source), ("prior.type", PRIORS, cfg.prior.type),
+                           ("autoencoder.type", AUTOENCODERS, cfg.autoencoder.type)):
+        if ":" in name or "." in name:
+            try:
+                reg.resolve_trusted(name)
+            except RegistryError as e:
+                raise ConfigError(f"{key}: {e}") from None

@@ -219,26 +219,16 @@ def decode_sequences(
     return _map_frames(fn, latent_seqs, model.frame_length, device, batch_size)
 
 
-def _registry_name(model: nn.Module) -> str:
-    for name in AUTOENCODERS.names():
-        if AUTOENCODERS.resolve(name) is type(model):
-            return name
-    return f"{type(model).__module__}:{type(model).__qualname__}"
-
-
 def save_autoencoder(path: str | Path, model: nn.Module) -> None:
     """Write ``path`` (tensors, ``weights_only``-loadable) + ``path.json`` (type, constructor kwargs)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    save_torch_state(path, MODEL_KIND, {"type": _registry_name(model), "kwargs": model.get_config()}, state)
+    save_torch_state(path, MODEL_KIND, {"type": AUTOENCODERS.name_of(type(model)), "kwargs": model.get_config()},
+                     state)
 
 
 def load_autoencoder(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the autoencoder saved by :func:`save_autoencoder` (eval mode, on ``device``); never runs code."""
+    from ..components import rebuild_module
+
     config, state = load_torch_state(path, kind=MODEL_KIND, map_location="cpu")
-    try:
-        cls = AUTOENCODERS.resolve(config["type"], allow_import=False)
-        model = cls(**config.get("kwargs", {}))
-        model.load_state_dict(state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ArtefactError(f"{path} does not describe a loadable autoencoder: {e}") from None
-    return model.to(device).eval()
+    return rebuild_module(AUTOENCODERS, config, state, path).to(device).eval()
