@@ -26,6 +26,11 @@ def eval_(ctx, run_dir, count, temperature, decoder_noise, priors, compare, data
     device, seed = resolve_common(ctx, device, seed)
     if count < 2:
         raise click.BadParameter(f"must be at least 2, got {count}", param_hint="--count")
+    from seqgen.config import check_range
+
+    check_range("generate.count", count, "--count")
+    if temperature is not None:
+        check_range("generate.temperature", temperature, "--temperature")
     progress = ctx.find_root().obj["progress"]
     if compare:
         from seqgen.pipeline.run_dir import RunDir

@@ -38,7 +38,9 @@ def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, devi
     if seed is not None:
         cfg.seed = seed
     progress = ctx.find_root().obj["progress"]
-    run_fit_prior(run, cfg, label=label or cfg.prior.type, progress=progress, force=force)
+    from seqgen.paths import safe_name
+
+    run_fit_prior(run, cfg, label=safe_name(cfg.prior.type) if label is None else label, progress=progress, force=force)
     if per_label:
         fit_label_priors(run, cfg, progress=progress, force=force)
     click.echo(f"{'prior':<14}{'type':<10}{'train nats/frame':>18}{'test nats/frame':>17}{'fit s':>8}")

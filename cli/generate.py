@@ -35,13 +35,22 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
         raise click.BadParameter(f"must be positive, got {count}", param_hint="--count")
     if seconds is not None:
         check_seconds(seconds)
-    if block_frames <= 0:
-        raise click.BadParameter("must be positive", param_hint="--block-frames")
+    from seqgen.config import check_range
+
+    check_range("generate.block_frames", block_frames, "--block-frames")
+    if count is not None:
+        check_range("generate.count", count, "--count")
+    from seqgen.audio.io import output_format
+    from seqgen.paths import check_output
+
+    if out is not None:
+        output_format(check_output(out, run_dir=run_dir, inputs=[prompt]))
+    if out_dir is not None:
+        check_output(out_dir, run_dir=run_dir, inputs=[prompt])
     gen = Generator(run_dir, prior=prior_label, device=device or "cpu", label=label, decoder_noise=decoder_noise)
     seed = gen.cfg.seed if seed is None else seed
     temperature = gen.cfg.generate.temperature if temperature is None else temperature
-    if temperature < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--temperature")
+    check_range("generate.temperature", temperature, "--temperature")
     progress = ctx.find_root().obj["progress"]
     count = count if count is not None else (gen.cfg.generate.count if seconds is None else 0)
     if prompt is not None:

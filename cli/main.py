@@ -19,6 +19,9 @@ SUBCOMMANDS = {
 }
 
 
+SEED = click.IntRange(0, 2**32 - 1)
+
+
 class LazyGroup(click.Group):
     """Imports a subcommand's module only when it runs (click docs: "lazily loading subcommands"),
     and turns seqgen's own errors into one-line messages instead of tracebacks."""
@@ -48,7 +51,7 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--device", default=None, help="Torch device: cpu, cuda, cuda:1 or auto (default: the recipe's).")
-@click.option("--seed", type=int, default=None, help="Random seed (default: the recipe's, or $SEQGEN_SEED).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (default: the recipe's, or $SEQGEN_SEED).")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
 @click.version_option(package_name="seqgen")
@@ -63,7 +66,7 @@ def cli(ctx, device, seed, verbose, quiet):
     seqgen fit-prior runs/spoken_digits --prior gmm
     """
     if seed is None and os.environ.get("SEQGEN_SEED"):
-        seed = int(os.environ["SEQGEN_SEED"])
+        seed = SEED.convert(os.environ["SEQGEN_SEED"], None, ctx)
     ctx.obj = {"device": device, "seed": seed, "progress": not quiet}
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"  # users need the message, not our source line
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
@@ -73,7 +76,7 @@ def cli(ctx, device, seed, verbose, quiet):
 
 def common(f):
     """``--device`` / ``--seed`` on a subcommand too (they override the root group's)."""
-    f = click.option("--seed", type=int, default=None, help="Random seed (overrides the root option).")(f)
+    f = click.option("--seed", type=SEED, default=None, help="Random seed (overrides the root option).")(f)
     f = click.option("--device", default=None, help="Torch device (overrides the root option).")(f)
     return f
 

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .errors import SeqgenError
+from .paths import apply_umask, open_regular
 
 FORMAT_VERSION = 1
 
@@ -35,6 +36,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        apply_umask(fd)
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -54,7 +56,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     try:
-        with open(path) as f:
+        with open_regular(path, "r") as f:
             return json.load(f)
     except FileNotFoundError:
         raise ArtefactError(f"missing file: {path}") from None
@@ -94,14 +96,58 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None) -> tuple[dict,
     path = Path(path)
     meta = read_json(path.with_suffix(".json"))
     check_meta(meta, path.with_suffix(".json"), kind)
+    return meta, meta.get("config", {}), read_npz(path.with_suffix(".npz"))
+
+
+#: most bytes of arrays one artefact file may declare (a zero array compresses 1000:1, so the file size says little)
+MAX_ARRAY_BYTES = 1 << 30
+#: most arrays in one file
+MAX_ARRAYS = 256
+
+
+def read_npz(path: str | os.PathLike, keys=None, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (default: all) of an ``.npz``, each header checked before its data is read:
+    plain numeric dtypes only (no pickled objects), at most ``max_bytes`` declared in all; other
+    members are never read. A missing key, a bad header or a corrupt file is an :class:`ArtefactError`."""
+    import zipfile
+
+    from numpy.lib import format as npformat
+
+    path = Path(path)
     try:
-        with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
-            state = {k: z[k] for k in z.files}
+        with open_regular(path) as f, zipfile.ZipFile(f) as zf:
+            members = {n[: -len(".npy")]: n for n in zf.namelist() if n.endswith(".npy")}
+            if len(members) > MAX_ARRAYS:
+                raise ArtefactError(f"{path} holds {len(members)} arrays (at most {MAX_ARRAYS})")
+            wanted = list(members) if keys is None else list(keys)
+            missing = [k for k in wanted if k not in members]
+            if missing:
+                raise ArtefactError(f"{path} lacks array(s) {', '.join(missing)}")
+            total = 0
+            for k in wanted:
+                with zf.open(members[k]) as m:
+                    version = npformat.read_magic(m)
+                    reader = {(1, 0): npformat.read_array_header_1_0, (2, 0): npformat.read_array_header_2_0}
+                    if version not in reader:
+                        raise ArtefactError(f"{path}: array {k!r} has unsupported .npy version {version}")
+                    shape, _, dtype = reader[version](m)
+                if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
+                    raise ArtefactError(f"{path}: array {k!r} has dtype {dtype}; only plain numbers are read")
+                total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                if total > max_bytes:
+                    raise ArtefactError(f"{path}: arrays declare more than {max_bytes / 2**20:.0f} MiB "
+                                        f"(array {k!r}: shape {shape}, {dtype}); refusing to load")
+            out = {}
+            for k in wanted:
+                with zf.open(members[k]) as m:
+                    out[k] = npformat.read_array(m, allow_pickle=False)
+            return out
     except FileNotFoundError:
-        raise ArtefactError(f"missing file: {path.with_suffix('.npz')}") from None
-    except Exception as e:  # zipfile.BadZipFile, ValueError (pickled object arrays), OSError
-        raise ArtefactError(f"corrupt or unsafe array file {path.with_suffix('.npz')}: {e}") from None
-    return meta, meta.get("config", {}), state
+        raise ArtefactError(f"missing file: {path}") from None
+    except SeqgenError:
+        raise
+    except Exception as e:  # zipfile.BadZipFile, ValueError (bad header, pickled object arrays), OSError
+        raise ArtefactError(f"corrupt or unsafe array file {path}: {e}") from None
 
 
 def check_meta(meta: Any, where: Path, kind: str | None) -> None:
@@ -142,11 +188,14 @@ def load_torch_state(path: str | os.PathLike, kind: str | None = None, map_locat
     meta = read_json(path.with_suffix(".json"))
     check_meta(meta, path.with_suffix(".json"), kind)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with open_regular(path) as f:
+            state = torch.load(f, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise ArtefactError(f"missing file: {path}") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        raise ArtefactError(f"refusing to load {path}: not a plain tensor state dict ({e})") from None
+        why = str(e).strip().splitlines()[0][:120] if not isinstance(e, pickle.UnpicklingError) else "pickled objects"
+        raise ArtefactError(f"refusing to load {path}: not a plain tensor state dict ({type(e).__name__}: {why})") \
+            from None
     if not isinstance(state, dict):
         raise ArtefactError(f"{path} does not hold a state dict")
     return meta.get("config", {}), state

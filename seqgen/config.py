@@ -112,8 +112,65 @@ def _check_type(key: str, value: Any, expected) -> Any:
     return value
 
 
+#: (low, high) of every numeric key, inclusive; a value outside (or NaN/Inf) is a ConfigError before any work
+RANGES = {
+    "seed": (0, 2**32 - 1),
+    "data.sample_rate": (1000, 384_000),
+    "data.peak": (1e-6, 1.0),
+    "data.pad_frames": (0, 100),
+    "framing.frame_length": (16, 1 << 16),
+    "framing.hop": (1, 1 << 16),
+    "train.epochs": (0, 100_000),
+    "train.batch_size": (1, 1 << 16),
+    "train.segment_frames": (1, 1 << 16),
+    "train.lr": (1e-12, 10.0),
+    "generate.seconds": (1e-3, 24 * 3600.0),
+    "generate.count": (0, 100_000),
+    "generate.temperature": (0.0, 100.0),
+    "generate.decoder_noise": (0.0, 100.0),
+    "generate.block_frames": (1, 16_384),
+}
+CHOICES = {"data.normalize": ("peak", "none"), "train.loss": ("mrstft", "mse")}
+
+
+def check_range(key: str, value, option: str | None = None):
+    """``value`` if it is a finite number within ``RANGES[key]``; else ConfigError naming ``option`` (or ``key``)."""
+    import math
+
+    lo, hi = RANGES[key]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+    if not ok:
+        raise ConfigError(f"{option or key} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    return value
+
+
+def validate(cfg: Config) -> Config:
+    """Range and choice checks of every value (types are checked while reading); returns ``cfg``."""
+    from .paths import PathError, check_name
+
+    try:
+        check_name("config name", cfg.name)
+    except PathError as e:
+        raise ConfigError(str(e)) from None
+    d = cfg.to_dict()
+    for key in RANGES:
+        sec, _, k = key.rpartition(".")
+        check_range(key, (d[sec] if sec else d)[k])
+    for key, choices in CHOICES.items():
+        sec, _, k = key.partition(".")
+        if d[sec][k] not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, got {d[sec][k]!r}")
+    if cfg.framing.hop > cfg.framing.frame_length:
+        raise ConfigError(f"framing.hop ({cfg.framing.hop}) must not exceed framing.frame_length "
+                          f"({cfg.framing.frame_length})")
+    return cfg
+
+
 def from_dict(raw: dict) -> Config:
-    """Build a :class:`Config` from nested plain data; unknown keys and wrong types raise ConfigError."""
+    """Build a :class:`Config` from nested plain data; unknown keys, wrong types and values out of
+    range raise ConfigError."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a config must be a table of keys, got {type(raw).__name__}")
     raw = copy.deepcopy(raw)
     raw.pop("include", None)
     cfg = Config()
@@ -127,7 +184,7 @@ def from_dict(raw: dict) -> Config:
             setattr(cfg, key, _check_type(key, value, hints[key]))
         else:
             raise ConfigError(f"unknown config key {key!r}; known: {', '.join(sorted(hints))}")
-    return cfg
+    return validate(cfg)
 
 
 def _section(name: str, table: dict):
@@ -187,8 +244,13 @@ def read_toml(path: Path, _seen: tuple = ()) -> dict:
     path = path.resolve()
     if path in _seen:
         raise ConfigError(f"include cycle: {' -> '.join(map(str, _seen + (path,)))}")
+    from .paths import PathError, open_regular
+
     try:
-        raw = tomllib.loads(path.read_text())
+        with open_regular(path, "rb") as f:
+            raw = tomllib.loads(f.read().decode())
+    except PathError as e:
+        raise ConfigError(str(e)) from None
     except FileNotFoundError:
         raise ConfigError(f"recipe file not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
@@ -196,6 +258,8 @@ def read_toml(path: Path, _seen: tuple = ()) -> dict:
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not a text (TOML) file") from None
     inc = raw.get("include")
+    if inc is not None and not isinstance(inc, str):
+        raise ConfigError(f"{path}: include must be a file name (a string), got {inc!r}")
     if inc:
         base = read_toml(path.parent / inc, _seen + (path,))
         for sec, key in _COMPONENT_KEY.items():  # a recipe that switches a component drops its options,

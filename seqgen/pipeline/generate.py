@@ -22,6 +22,7 @@ from .run_dir import RunDir
 from .train import load_latents
 
 MAX_SECONDS = 24 * 3600.0
+MIN_SECONDS = 1e-3
 
 
 class Generator:
@@ -81,13 +82,18 @@ class Generator:
     # ------------------------------------------------------------------ modes
     def utterances(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> list[np.ndarray]:
         """``count`` separate utterances; lengths (frames) drawn from the training lengths unless given."""
+        return list(self.iter_utterances(count, seed, temperature, lengths))
+
+    def iter_utterances(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> Iterator[np.ndarray]:
+        """:meth:`utterances` one at a time (only the small latents are drawn up front)."""
         if count <= 0:
             raise SeqgenError(f"--count must be positive, got {count}")
         rng = np.random.default_rng(seed)
         noise = noise_rng(rng)
         if lengths is None:
             lengths = rng.choice(self.train_lengths, size=count, replace=True)
-        return [self.to_audio(z, noise) for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature)]
+        for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature):
+            yield self.to_audio(z, noise)
 
     def n_frames_for_seconds(self, seconds: float) -> tuple[int, int]:
         check_seconds(seconds)
@@ -170,7 +176,7 @@ class Generator:
                          prefix: str = "sample") -> list[dict]:
         out_dir = Path(out_dir)
         recs = []
-        for i, x in enumerate(self.utterances(count, seed, temperature)):
+        for i, x in enumerate(self.iter_utterances(count, seed, temperature)):
             p = out_dir / f"{prefix}_{i:04d}.wav"
             recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
         return recs
@@ -186,5 +192,7 @@ def noise_rng(seed) -> np.random.Generator:
 def check_seconds(seconds: float) -> None:
     if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)) or seconds <= 0:
         raise SeqgenError(f"--seconds must be a positive number, got {seconds}")
+    if seconds < MIN_SECONDS:
+        raise SeqgenError(f"--seconds {seconds:g} is shorter than {MIN_SECONDS:g} s: nothing would be written")
     if seconds > MAX_SECONDS:
         raise SeqgenError(f"--seconds {seconds:g} is more than {MAX_SECONDS:g} (24 h); generate in several files")

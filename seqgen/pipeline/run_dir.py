@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ..artefacts import ArtefactError, read_json, write_json
 from ..config import Config, from_dict
+from ..errors import ConfigError
+from ..paths import PathError, check_name
 
 
 def config_hash(cfg: Config, *sections: str, ignore: tuple[str, ...] = ()) -> str:
@@ -39,7 +41,9 @@ class RunDir:
     samples = property(lambda self: self.path / "samples")
 
     def extra_prior(self, label: str) -> Path:
-        return self.path / "priors" / label
+        if label == "default":
+            raise PathError("prior label 'default' is the run's own prior; choose another --label")
+        return self.path / "priors" / check_name("prior label", label)
 
     def prior_path(self, label: str | None) -> Path:
         """The recipe's prior (``label`` None or "default") or one added by ``seqgen fit-prior``."""
@@ -56,7 +60,10 @@ class RunDir:
     def load_config(self) -> Config:
         if not self.path.is_dir():
             raise ArtefactError(f"{self.path} is not a run directory (no such folder); train one with `seqgen train`")
-        return from_dict(read_json(self.config))
+        try:
+            return from_dict(read_json(self.config))
+        except ConfigError as e:
+            raise ArtefactError(f"{self.config}: {e}") from None
 
     def save_config(self, cfg: Config) -> None:
         write_json(self.config, cfg.to_dict())

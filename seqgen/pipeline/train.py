@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import ArtefactError, atomic_write, read_json, write_json
+from ..artefacts import atomic_write, read_json, write_json
 from ..config import Config, check_options
 from ..errors import ConfigError, DataError
+from ..paths import log_handler
 from ..priors import PRIORS, Prior
 from .prepare import frame_spec, load_split, make_dataset, to_frames
 from .run_dir import RunDir, config_hash
@@ -169,13 +170,9 @@ def save_latents(run: RunDir, z_train, z_test, y_train, y_test, ae_hash: str, st
 
 
 def load_latents(run: RunDir) -> dict[str, np.ndarray]:
-    try:
-        with np.load(run.latents, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise ArtefactError(f"{run.latents} is missing: run `seqgen train` first") from None
-    except Exception as e:
-        raise ArtefactError(f"corrupt latents file {run.latents}: {e}") from None
+    from ..validate import read_latents
+
+    return read_latents(run.latents)
 
 
 def standardise(lat: dict, split: str, label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -267,7 +264,7 @@ def _attach_log(run: RunDir) -> None:
     for h in list(root.handlers):
         if getattr(h, "_seqgen_run", False):
             root.removeHandler(h)
-    fh = logging.FileHandler(run.log)
+    fh = log_handler(run.log)
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     fh._seqgen_run = True
     root.addHandler(fh)

@@ -98,8 +98,8 @@ class Prior(ABC):
         ``temperature`` scales the emission noise (0 = means / modes only, 1 = the fitted model).
         """
         self._check_fitted()
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not (np.isfinite(temperature) and temperature >= 0):
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
         lengths = [int(t) for t in lengths]
         if any(t <= 0 for t in lengths):
             raise ValueError(f"sequence lengths must be positive, got {lengths}")
