@@ -21,27 +21,34 @@ from .main import common, resolve_common
 @click.pass_context
 def eval_(ctx, run_dir, count, temperature, decoder_noise, priors, compare, data, no_reference, device, seed):
     """Generate COUNT utterances and score them with an FSDD digit classifier; writes RUN_DIR/eval.json."""
-    from seqgen.pipeline.evaluate import evaluate, format_table
+    from seqgen.config import check_range
+    from seqgen.pipeline.evaluate import format_table
+    from seqgen.pipeline.run_dir import RunDir
 
     device, seed = resolve_common(ctx, device, seed)
     if count < 2:
         raise click.BadParameter(f"must be at least 2, got {count}", param_hint="--count")
-    from seqgen.config import check_range
-
     check_range("generate.count", count, "--count")
     if temperature is not None:
         check_range("generate.temperature", temperature, "--temperature")
     progress = ctx.find_root().obj["progress"]
     if compare:
-        from seqgen.pipeline.run_dir import RunDir
-
         fitted = sorted(k for k in RunDir(run_dir).read_metrics().get("priors", {}) if not k.startswith("label_"))
         priors = list(dict.fromkeys(["default", *fitted, *priors]))  # per-label priors have their own metric
-    results = [
+    with RunDir(run_dir).lock():
+        results = _evaluate_all(run_dir, priors, count=count, seed=seed, temperature=temperature,
+                                decoder_noise=decoder_noise, data=data, device=device, progress=progress,
+                                no_reference=no_reference)
+    click.echo(format_table(*results))
+
+
+def _evaluate_all(run_dir, priors, *, count, seed, temperature, decoder_noise, data, device, progress, no_reference):
+    from seqgen.pipeline.evaluate import evaluate
+
+    return [
         evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
                  decoder_noise=decoder_noise,
                  prior=None if label == "default" else label, data=data, device=device or "cpu",
                  progress=progress, reference_rows=not no_reference and i == 0)
         for i, label in enumerate(priors or ["default"])
     ]
-    click.echo(format_table(*results))

@@ -37,12 +37,23 @@ def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, devi
     device, seed = resolve_common(ctx, device, seed)
     if seed is not None:
         cfg.seed = seed
+    if device is not None:
+        import inspect
+
+        from seqgen.registry import PRIORS
+
+        if "device" in inspect.signature(PRIORS.resolve(cfg.prior.type).__init__).parameters:
+            cfg.prior.options["device"] = device
+        elif device != "cpu":
+            raise ConfigError(f"prior {cfg.prior.type!r} runs on the CPU only; drop --device {device}")
     progress = ctx.find_root().obj["progress"]
     from seqgen.paths import safe_name
 
-    run_fit_prior(run, cfg, label=safe_name(cfg.prior.type) if label is None else label, progress=progress, force=force)
-    if per_label:
-        fit_label_priors(run, cfg, progress=progress, force=force)
+    with run.lock():
+        run_fit_prior(run, cfg, label=safe_name(cfg.prior.type) if label is None else label, progress=progress,
+                      force=force)
+        if per_label:
+            fit_label_priors(run, cfg, progress=progress, force=force)
     click.echo(f"{'prior':<14}{'type':<10}{'train nats/frame':>18}{'test nats/frame':>17}{'fit s':>8}")
     for name, r in sorted(run.read_metrics().get("priors", {}).items()):
         click.echo(f"{name:<14}{r['type']:<10}{r['train_ll_per_frame']:>18.2f}{r['test_ll_per_frame']:>17.2f}"

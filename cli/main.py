@@ -20,6 +20,21 @@ SUBCOMMANDS = {
 
 
 SEED = click.IntRange(0, 2**32 - 1)
+#: what an interrupted command keeps and how to go on (true for that command)
+INTERRUPT_HINTS = {
+    "train": "finished stages and checkpoints are kept; rerun with --resume",
+    "fit-prior": "priors already saved are kept; rerun the same command to fit the rest",
+    "eval": "nothing was written; rerun the same command",
+    "generate": "no partial audio file is left; rerun the same command",
+    "score": "rerun the same command",
+    "download": "rerun the same command",
+}
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 class LazyGroup(click.Group):
@@ -36,17 +51,27 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
     def invoke(self, ctx):
+        import signal
+
         from seqgen.errors import SeqgenError
 
+        def on_term(signum, frame):  # SIGTERM cleans up (temp files, locks) like Ctrl-C does
+            raise KeyboardInterrupt
+
+        old = signal.signal(signal.SIGTERM, on_term) if _main_thread() else None
         try:
             return super().invoke(ctx)
         except SeqgenError as e:
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished stages and checkpoints are kept; rerun with --resume", err=True)
+            click.echo(f"\ninterrupted: {INTERRUPT_HINTS.get(ctx.invoked_subcommand, 'nothing half-written is kept')}",
+                       err=True)
             sys.exit(130)
         except OSError as e:  # unwritable output folder, path under a file, disk full, ...
-            raise click.ClickException(f"cannot write {e.filename or ''}: {e.strerror or e}") from None
+            raise click.ClickException(f"cannot write {e.filename or 'the output'}: {e.strerror or e}") from None
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGTERM, old)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,8 +107,11 @@ def common(f):
 
 
 def resolve_common(ctx, device, seed) -> tuple[str | None, int | None]:
+    from seqgen.device import resolve_device
+
     obj = ctx.find_root().obj or {}
-    return device or obj.get("device"), seed if seed is not None else obj.get("seed")
+    device = device or obj.get("device")
+    return None if device is None else resolve_device(device), seed if seed is not None else obj.get("seed")
 
 
 if __name__ == "__main__":  # pragma: no cover

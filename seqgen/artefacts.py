@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .errors import SeqgenError
-from .paths import apply_umask, open_regular
+from .paths import apply_umask, clean_stale_temps, open_regular
 
 FORMAT_VERSION = 1
 
@@ -34,6 +34,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         apply_umask(fd)
@@ -42,9 +43,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not e.filename:  # disk full etc.: name the file being written
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
 
 
@@ -168,6 +171,9 @@ def save_torch_state(path: str | os.PathLike, kind: str, config: dict, state_dic
     from . import __version__
 
     path = Path(path)
+    bad = [k for k, v in _tensors(state_dict) if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ArtefactError(f"refusing to save {path}: {bad[0]} holds NaN or Inf")
     buf = io.BytesIO()
     torch.save(state_dict, buf)
     with atomic_write(path) as f:
@@ -176,6 +182,20 @@ def save_torch_state(path: str | os.PathLike, kind: str, config: dict, state_dic
         path.with_suffix(".json"),
         {"format_version": FORMAT_VERSION, "seqgen_version": __version__, "kind": kind, "config": config},
     )
+
+
+def _tensors(obj, prefix: str = ""):
+    """``(name, tensor)`` of every tensor in nested dicts / lists."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _tensors(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _tensors(v, f"{prefix}[{i}]")
 
 
 def load_torch_state(path: str | os.PathLike, kind: str | None = None, map_location: str = "cpu") -> tuple[dict, dict]:

@@ -6,6 +6,7 @@ no ``..`` and no dot (``with_suffix`` would map ``g.v1`` and ``g.v2`` onto one f
 """
 from __future__ import annotations
 
+import glob
 import os
 import re
 import stat
@@ -122,3 +123,21 @@ def log_handler(path):
             return open_append_nofollow(self.baseFilename)
 
     return _NoFollowFileHandler(path)
+
+
+#: a temp file of an atomic write untouched this long belongs to a killed writer
+STALE_TEMP_SECONDS = 120
+
+
+def clean_stale_temps(path) -> None:
+    """Remove ``.NAME.*.tmp`` files a killed writer of ``path`` left behind (SIGKILL runs no cleanup)."""
+    import time
+
+    path = Path(path)
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and now - tmp.stat().st_mtime > STALE_TEMP_SECONDS:
+                tmp.unlink()
+        except OSError:
+            pass

@@ -17,13 +17,15 @@ import importlib
 import re
 from typing import Callable, Generic, TypeVar
 
+from .errors import SeqgenError
+
 T = TypeVar("T")
 
 #: a registered name or dotted path: identifiers joined by "." with at most one ":"
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?")
 
 
-class RegistryError(ValueError):
+class RegistryError(SeqgenError, ValueError):
     """A name that does not resolve to a registered class of the right kind."""
 
 

@@ -51,3 +51,24 @@ def read_latents(path: str | Path) -> dict[str, np.ndarray]:
     if (lat["std"] <= 0).any():
         bad("std must be positive")
     return lat
+
+
+def check_checkpoint(ckpt, epochs: int, path) -> tuple[int, dict]:
+    """``(epoch, history)`` of a training checkpoint, checked: ``0 <= epoch <= epochs``, one history entry
+    per finished epoch (a tampered counter would otherwise skip training and stamp the result done)."""
+    def bad(msg):
+        raise ArtefactError(f"checkpoint {path}: {msg}; delete it to start afresh")
+
+    if not isinstance(ckpt, dict) or not {"model", "optimizer", "epoch", "history"} <= set(ckpt):
+        bad("lacks model/optimizer/epoch/history")
+    epoch, history = ckpt["epoch"], ckpt["history"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= epochs:
+        bad(f"epoch must be an integer in [0, {epochs}], got {epoch!r}")
+    if not isinstance(history, dict) or "epoch" not in history:
+        bad("history must be a table of per-epoch lists")
+    for k, v in history.items():
+        if not isinstance(v, (list, tuple)) or len(v) != epoch:
+            bad(f"history[{k!r}] must list {epoch} epochs")
+    if list(history["epoch"]) != list(range(1, epoch + 1)):
+        bad("history epochs are not 1..epoch")
+    return epoch, {k: list(v) for k, v in history.items()}

@@ -27,6 +27,11 @@ def load_audio(path: str | os.PathLike, sample_rate: int, *, min_samples: int = 
     anything unusable: undecodable, empty, shorter than ``min_samples``, NaN/Inf samples.
     """
     path = Path(path)
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise AudioLoadError(f"{str(path).encode('utf-8', 'surrogateescape')!r}: the file name is not valid UTF-8 "
+                             f"(the audio decoders cannot open it); rename the file") from None
     if not path.is_file():
         raise AudioLoadError(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -124,11 +129,12 @@ class StreamingWavWriter:
     def __init__(self, path: str | os.PathLike, sample_rate: int):
         import tempfile
 
-        from ..paths import apply_umask
+        from ..paths import apply_umask, clean_stale_temps
 
         self.path = Path(path)
         fmt = output_format(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(self.path)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         apply_umask(fd)
         os.close(fd)

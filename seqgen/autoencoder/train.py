@@ -12,6 +12,8 @@ import torch.nn as nn
 
 from ..artefacts import ArtefactError, load_torch_state, save_torch_state
 from ..registry import AUTOENCODERS
+from ..errors import TrainingError
+from ..validate import check_checkpoint
 from .losses import make_loss
 
 CHECKPOINT_KIND = "autoencoder-checkpoint"
@@ -117,10 +119,10 @@ def train_autoencoder(
                 f"checkpoint {checkpoint_path} was written with other settings "
                 f"({config.get('train')}, {config.get('model')}), not {settings}, {model_config}"
             )
+        start, history = check_checkpoint(ckpt, epochs, checkpoint_path)
         try:
             model.load_state_dict(ckpt["model"])
             opt.load_state_dict(ckpt["optimizer"])
-            start, history = int(ckpt["epoch"]), {k: list(v) for k, v in ckpt["history"].items()}
         except (KeyError, RuntimeError, ValueError) as e:
             raise ArtefactError(f"checkpoint {checkpoint_path} is incomplete or does not fit the model: {e}") from None
 
@@ -142,6 +144,9 @@ def train_autoencoder(
                        leave=False, disable=not progress)
         for b in batches:
             loss_val, _, _ = _segment_loss(model, loss_fn, frames, idx[b : b + batch_size])
+            if not torch.isfinite(loss_val):  # stop here: every later step would only spread the NaN
+                raise TrainingError(f"autoencoder training stopped in epoch {epoch + 1}: the loss is "
+                                    f"{loss_val.item()} (learning rate {lr:g} too high, or non-finite data)")
             opt.zero_grad(set_to_none=True)
             loss_val.backward()
             opt.step()
@@ -182,7 +187,7 @@ def _evaluate(model, loss_fn, frames, idx, batch_size) -> tuple[float, float]:
         loss_val, est, ref = _segment_loss(model, loss_fn, frames, idx[b : b + batch_size])
         total, count = total + loss_val.item(), count + 1
         err, sig = err + (est - ref).square().sum().item(), sig + ref.square().sum().item()
-    return total / max(count, 1), 10 * math.log10(sig / max(err, 1e-20))
+    return total / max(count, 1), 10 * math.log10(max(sig, 1e-20) / max(err, 1e-20))  # all-silent data: no error
 
 
 @torch.no_grad()

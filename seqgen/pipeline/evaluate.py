@@ -115,7 +115,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
         raise SeqgenError(f"--count must be at least 2 (FID needs a covariance), got {count}")
     t0 = time.perf_counter()
     gen = Generator(run_dir, prior=prior, device=device, decoder_noise=decoder_noise)
-    cfg, sr = gen.cfg, gen.sample_rate
+    cfg, sr, device = gen.cfg, gen.sample_rate, gen.device
     temperature = cfg.generate.temperature if temperature is None else float(temperature)
     ds, where = _fsdd(cfg, data)
     log.info("eval: data %s", where)
@@ -324,6 +324,10 @@ def score_file(path: str | Path, run_dir: str | Path, *, prior: str | None = Non
            "recon_snr_db": float(10 * np.log10(max(np.sum(ref**2), 1e-20) / max(np.sum(r**2), 1e-20))),
            "noise_var": cal["noise_var"]}
     out["total_per_frame"] = out["prior_ll_per_frame"] + out["recon_ll_per_frame"]
+    if not math.isfinite(out["total_per_frame"]):
+        raise SeqgenError(f"the score of {path} under {gen.run.path} is {out['total_per_frame']} (a degenerate prior "
+                          f"{label!r} or autoencoder); refit it with seqgen train --force (or fit-prior --force "
+                          f"for an added prior)")
     for k, ref in (("prior_ll", "test_prior_ll_per_frame"), ("recon_ll", "test_recon_ll_per_frame"),
                    ("total", "test_total_per_frame")):
         value = out[f"{k}_per_frame"]

@@ -36,6 +36,9 @@ class Generator:
         from ..autoencoder.train import load_autoencoder
         from .train import label_prior
 
+        from ..device import resolve_device
+
+        device = resolve_device(device)
         self.run = RunDir(run_dir)
         self.cfg = self.run.load_config()
         self.spec = frame_spec(self.cfg)
@@ -49,9 +52,13 @@ class Generator:
             if prior is not None:
                 raise SeqgenError("give --label or --prior, not both")
             prior = label_prior(label)
+        self.run.check_sources(self.run.prior_path(prior))
         self.prior = Prior.load(self.run.prior_path(prior))
         lat = load_latents(self.run)
         self.mean, self.std = lat["mean"], lat["std"]
+        if self.prior.dim_ != len(self.mean) or self.model.latent_dim != len(self.mean):
+            raise SeqgenError(f"{self.run.path}: the prior ({self.prior.dim_}), latents ({len(self.mean)}) and "
+                              f"autoencoder ({self.model.latent_dim}) disagree on the latent dimension")
         self.train_lengths = lat["train_lengths"]
         # band split: a sampled high-band envelope is kept within the range of the training frames, band by
         # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)

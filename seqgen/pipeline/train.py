@@ -23,14 +23,9 @@ PRIOR_SECTIONS = ("prior", "seed")
 
 
 def _device(cfg: Config) -> str:
-    import torch
+    from ..device import resolve_device
 
-    dev = cfg.device
-    if dev.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {dev!r} asked for, but CUDA is not available here; use --device cpu")
-    if dev == "auto":
-        dev = "cuda" if torch.cuda.is_available() else "cpu"
-    return dev
+    return resolve_device(cfg.device)
 
 
 def build_prior(cfg: Config) -> Prior:
@@ -167,6 +162,7 @@ def save_latents(run: RunDir, z_train, z_test, y_train, y_test, ae_hash: str, st
     with atomic_write(run.latents) as f:
         f.write(buf.getvalue())
     write_json(run.latents.with_suffix(".json"), {"_stage_hash": ae_hash})
+    run.record_sources(run.latents, run.autoencoder)
 
 
 def load_latents(run: RunDir) -> dict[str, np.ndarray]:
@@ -208,7 +204,8 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     lat_hash = read_json(run.latents.with_suffix(".json")).get("_stage_hash")
     h = config_hash(cfg, *PRIOR_SECTIONS) + (lat_hash or "") + ("" if only_label is None else f"y{only_label}")
     name = label or "default"
-    if not force and path.with_suffix(".json").exists() and run.stage_hash(path) == h:
+    if not force and path.with_suffix(".json").exists() and run.stage_hash(path) == h \
+            and run.sources_match(path, run.latents):
         log.info("prior %s: found %s for this config and latents, skipping", name, path)
         return Prior.load(path)
     Z, lengths = standardise(lat, "train", only_label)
@@ -222,6 +219,7 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     fit_s = time.perf_counter() - t0
     prior.save(path)
     _stamp(path, h)
+    run.record_sources(path, run.latents)
     rec = {"type": cfg.prior.type, "fit_seconds": fit_s, "train_ll_per_frame": prior.score(Z, lengths),
            "test_ll_per_frame": prior.score(Zt, lt), "config": cfg.to_dict()["prior"]}
     log.info("prior %s: %s", name, _fmt(rec))

@@ -158,6 +158,8 @@ class Prior(ABC):
                 raise ValueError(f"dim_ must be an integer in [1, {MAX_DIM}], got {dim!r}")
             prior.dim_ = int(dim)
             prior.load_state_dict(state)
+            if prior.dim_ != int(dim):
+                raise ValueError(f"dim_ says {int(dim)}, the arrays are {prior.dim_}-dimensional")
             prior.check_state()
         except (KeyError, ValueError, TypeError, IndexError, np.linalg.LinAlgError, RuntimeError) as e:
             what = f"missing array {e}" if isinstance(e, KeyError) else str(e)
