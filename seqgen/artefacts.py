@@ -67,6 +67,14 @@ def read_json(path: str | os.PathLike) -> Any:
         raise ArtefactError(f"corrupt JSON in {path}: {e}") from None
 
 
+def read_json_object(path: str | os.PathLike) -> dict:
+    """:func:`read_json` of a file whose top level must be an object (every seqgen description is)."""
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise ArtefactError(f"{path} must hold a JSON object, got {type(obj).__name__}")
+    return obj
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, (np.integer,)):
         return int(o)

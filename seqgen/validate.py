@@ -72,3 +72,16 @@ def check_checkpoint(ckpt, epochs: int, path) -> tuple[int, dict]:
     if list(history["epoch"]) != list(range(1, epoch + 1)):
         bad("history epochs are not 1..epoch")
     return epoch, {k: list(v) for k, v in history.items()}
+
+
+def calibration_ok(cal) -> bool:
+    """Whether a cached score calibration entry is usable (else it is recomputed, as a cache should be)."""
+    import math
+
+    keys = ("test_prior_ll_per_frame", "test_recon_ll_per_frame", "test_total_per_frame")
+    if not isinstance(cal, dict) or not isinstance(cal.get("noise_var"), (int, float)):
+        return False
+    if not (math.isfinite(cal["noise_var"]) and cal["noise_var"] > 0):
+        return False
+    return all(isinstance(cal.get(k), list) and cal[k] and all(isinstance(v, (int, float)) and math.isfinite(v)
+                                                                for v in cal[k]) for k in keys)

@@ -11,7 +11,11 @@ import numpy as np
 import soundfile as sf
 
 from ..artefacts import atomic_write
-from ..errors import AudioLoadError
+from ..errors import AudioLoadError, SeqgenError
+
+
+class AudioWriteError(SeqgenError, ValueError):
+    """Audio that must not be written (NaN/Inf samples)."""
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +113,7 @@ def write_wav(path: str | os.PathLike, x: np.ndarray, sample_rate: int) -> dict:
     fmt = output_format(path)
     x = np.asarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
-        raise ValueError("refusing to write audio containing NaN or Inf")
+        raise AudioWriteError(f"{path}: refusing to write audio containing NaN or Inf")
     peak = float(np.max(np.abs(x))) if len(x) else 0.0
     clipped = int(np.sum(np.abs(x) > 1.0))
     if clipped:
@@ -145,7 +149,7 @@ class StreamingWavWriter:
         x = np.asarray(x, dtype=np.float32)
         if not np.isfinite(x).all():
             self.abort()
-            raise ValueError("refusing to write audio containing NaN or Inf")
+            raise AudioWriteError(f"{self.path}: refusing to write audio containing NaN or Inf")
         if len(x):
             self.peak = max(self.peak, float(np.max(np.abs(x))))
         self.clipped += int(np.sum(np.abs(x) > 1.0))

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import read_json, write_json
+from ..artefacts import read_json_object, write_json
 from ..audio.framing import overlap_add
 from ..errors import SeqgenError
 from ..evaluation import generative as gm
+from ..validate import calibration_ok
 from .prepare import load_split, make_dataset, to_frames
 from .train import load_latents, standardise
 
@@ -170,7 +171,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
             result["label_accuracy"] = per_label
     result["seconds"] = time.perf_counter() - t0
     path = gen.run.path / EVAL_FILE
-    everything = read_json(path) if path.exists() else {}
+    everything = read_json_object(path) if path.exists() else {}
     everything[result["prior"]] = result
     write_json(path, everything)
     return result
@@ -266,8 +267,8 @@ def _calibration(gen, prior_label: str, data: str | None, progress: bool) -> dic
     run = gen.run
     key = f"{run.stage_hash(run.autoencoder)}:{prior_label}:{run.stage_hash(run.prior_path(prior_label))}"
     path = run.path / CALIBRATION_FILE
-    cached = read_json(path) if path.exists() else {}
-    if key in cached:
+    cached = read_json_object(path) if path.exists() else {}
+    if calibration_ok(cached.get(key)):
         return cached[key]
     ds, _ = _fsdd(gen.cfg, data) if gen.cfg.data.source == "fsdd" else make_dataset(gen.cfg, data)
     pad = gen.cfg.data.pad_frames

@@ -84,7 +84,10 @@ class Generator:
 
     def to_audio(self, z_std: np.ndarray, noise_rng: np.random.Generator | None = None) -> np.ndarray:
         """One latent sequence -> waveform (untrimmed overlap-add: (T-1)*hop + frame_length samples)."""
-        return overlap_add(self.decode(z_std, noise_rng), self.spec).astype(np.float32)
+        x = overlap_add(self.decode(z_std, noise_rng), self.spec).astype(np.float32)
+        if not np.isfinite(x).all():
+            raise SeqgenError(f"decoded audio holds NaN or Inf: the prior or autoencoder in {self.run.path} is degenerate")
+        return x
 
     # ------------------------------------------------------------------ modes
     def utterances(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> list[np.ndarray]:

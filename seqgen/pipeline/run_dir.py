@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from ..artefacts import ArtefactError, read_json, write_json
+from ..artefacts import ArtefactError, read_json_object, write_json
 from ..config import Config, from_dict
 from ..errors import ConfigError
 from ..paths import PathError, check_name, open_regular
@@ -77,7 +77,7 @@ class RunDir:
         if not self.path.is_dir():
             raise ArtefactError(f"{self.path} is not a run directory (no such folder); train one with `seqgen train`")
         try:
-            return from_dict(read_json(self.config))
+            return from_dict(read_json_object(self.config))
         except ConfigError as e:
             raise ArtefactError(f"{self.config}: {e}") from None
 
@@ -85,7 +85,7 @@ class RunDir:
         write_json(self.config, cfg.to_dict())
 
     def read_metrics(self) -> dict:
-        return read_json(self.metrics) if self.metrics.exists() else {}
+        return read_json_object(self.metrics) if self.metrics.exists() else {}
 
     def update_metrics(self, **parts) -> dict:
         """Merge top-level ``parts`` into metrics.json (atomically)."""
@@ -102,15 +102,17 @@ class RunDir:
         """The config hash recorded beside an artefact (None if absent/unreadable)."""
         meta = artefact.with_suffix(".json")
         try:
-            return read_json(meta).get("config", {}).get("_stage_hash") if meta.exists() else None
+            cfg = read_json_object(meta).get("config", {}) if meta.exists() else {}
         except ArtefactError:
             return None
+        h = cfg.get("_stage_hash") if isinstance(cfg, dict) else None
+        return h if isinstance(h, str) else None
 
     # ------------------------------------------------------------------ provenance and locking
     def record_sources(self, artefact: Path, *sources: Path) -> None:
         """Write into ``artefact``'s JSON the content hashes of the files it was made from."""
         meta_path = artefact.with_suffix(".json")
-        meta = read_json(meta_path) if meta_path.exists() else {}
+        meta = read_json_object(meta_path) if meta_path.exists() else {}
         meta["_made_from"] = {s.name: fingerprint(s) for s in sources}
         write_json(meta_path, meta)
 
@@ -118,7 +120,7 @@ class RunDir:
         """False if ``artefact`` records a hash of ``source`` that is not the current one."""
         meta_path = artefact.with_suffix(".json")
         try:
-            made_from = read_json(meta_path).get("_made_from", {}) if meta_path.exists() else {}
+            made_from = read_json_object(meta_path).get("_made_from", {}) if meta_path.exists() else {}
         except ArtefactError:
             return False
         return not isinstance(made_from, dict) or made_from.get(source.name, fingerprint(source)) == fingerprint(source)
@@ -128,7 +130,7 @@ class RunDir:
         latents (an interrupted retrain leaves a new autoencoder beside an old prior). Runs written before
         hashes were recorded pass."""
         for artefact, source, stage in ((self.latents, self.autoencoder, "latents.npz"), (prior, self.latents, "prior")):
-            made_from = read_json(artefact.with_suffix(".json")).get("_made_from", {})
+            made_from = read_json_object(artefact.with_suffix(".json")).get("_made_from", {})
             if not isinstance(made_from, dict) or source.name not in made_from:
                 continue
             if made_from[source.name] != fingerprint(source):

@@ -24,6 +24,8 @@ Sequences = list  # list[np.ndarray (T_i, D)]
 
 #: largest latent dimension a saved prior may claim
 MAX_DIM = 4096
+#: largest magnitude of a saved prior parameter (standardised latent space)
+MAX_ABS = 1e6
 
 
 def as_sequences(Z, lengths: Sequence[int] | None = None) -> list[np.ndarray]:
@@ -168,10 +170,14 @@ class Prior(ABC):
 
     def check_state(self) -> None:
         """Raise ``ValueError`` unless the loaded state is usable: by default every fitted array attribute
-        (``*_``) is finite. Subclasses add shape and range checks."""
+        (``*_``) is finite and below ``MAX_ABS`` in magnitude (priors live in standardised latent space,
+        where 1e300 is no parameter but a way to make every sample Inf). Subclasses add shape and range checks."""
         for k, v in vars(self).items():
-            if k.endswith("_") and isinstance(v, np.ndarray) and v.dtype.kind in "fc" and not np.isfinite(v).all():
-                raise ValueError(f"{k} holds NaN or Inf")
+            if k.endswith("_") and isinstance(v, np.ndarray) and v.dtype.kind in "fc":
+                if not np.isfinite(v).all():
+                    raise ValueError(f"{k} holds NaN or Inf")
+                if v.size and np.abs(v).max() > MAX_ABS:
+                    raise ValueError(f"{k} holds values beyond {MAX_ABS:g} in magnitude")
 
     # ----------------------------------------------------------------- hooks
     @abstractmethod

@@ -37,6 +37,10 @@ def check_module_shapes(factory, state: dict[str, np.ndarray], prefix: str = "ne
     if want != have:
         diff = sorted(set(want.items()) ^ set(have.items()))[:3]
         raise ValueError(f"network weights do not fit its description (e.g. {diff})")
+    for k in have:
+        v = np.asarray(state[k])
+        if v.dtype.kind not in "fiu" or (v.dtype.kind == "f" and not np.isfinite(v).all()):
+            raise ValueError(f"network weight {k} is not a finite number array")
 
 
 def seeded_init(factory, seed):
