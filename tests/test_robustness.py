@@ -325,3 +325,12 @@ def test_non_utf8_file_name_is_reported_as_a_name_problem(tiny_run, tmp_path):
     os.rename(tmp_path / "ok.wav", tmp_path / name)
     one_line_error(invoke("generate", tiny_run, "--prompt", tmp_path / name, "--seconds", 0.5, "--out",
                           tmp_path / "o.wav", ok=False), "not valid UTF-8")
+
+
+def test_tiny_file_in_audio_folder_is_named_not_dropped_silently(tmp_path):
+    from seqgen.data.folder import AudioFolder
+
+    sf.write(tmp_path / "long.wav", np.sin(np.arange(16000) / 5) * 0.3, 8000)
+    sf.write(tmp_path / "one.wav", np.array([0.1]), 8000)
+    with pytest.warns(UserWarning, match="one.wav"):
+        AudioFolder(tmp_path, holdout_fraction=0.1).load("test", 8000)

@@ -183,7 +183,7 @@ def label_accuracy(run, clf, count: int, seed: int, temperature: float, device: 
     classifier assigns to ``y``; ``{}`` when the run has no per-label priors."""
     from .generate import Generator
 
-    labels = sorted(int(p.stem.split("_")[1]) for p in (run.path / "priors").glob("label_*.json"))
+    labels = sorted(int(p.stem[6:]) for p in (run.path / "priors").glob("label_*.json") if p.stem[6:].isdigit())
     acc = {}
     for y in labels:
         g = Generator(run.path, label=y, device=device, decoder_noise=decoder_noise)
