@@ -334,3 +334,36 @@ def test_tiny_file_in_audio_folder_is_named_not_dropped_silently(tmp_path):
     sf.write(tmp_path / "one.wav", np.array([0.1]), 8000)
     with pytest.warns(UserWarning, match="one.wav"):
         AudioFolder(tmp_path, holdout_fraction=0.1).load("test", 8000)
+
+
+def test_disk_full_is_one_line_naming_the_file(tiny_run, tmp_path, monkeypatch):
+    import errno
+
+    import soundfile
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)  # atomic writes (JSON, npz, weights, short WAVs)
+    res = invoke("generate", tiny_run, "--count", 1, "--out-dir", tmp_path / "u", ok=False)
+    one_line_error(res, "No space left on device", "sample_0000.wav")
+    monkeypatch.undo()
+    monkeypatch.setattr(soundfile.SoundFile, "write", lambda *a, **k: full())  # streamed generation
+    res = invoke(*gen_args(tiny_run, tmp_path), ok=False)
+    one_line_error(res, "No space left on device", "o.wav")
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_count_mode_writes_each_utterance_as_it_is_made(tiny_run, tmp_path, monkeypatch):
+    from seqgen.pipeline.generate import Generator
+
+    made = []
+    real = Generator.to_audio
+
+    def to_audio(self, *a, **k):
+        made.append(sorted(p.name for p in (tmp_path / "u").glob("*.wav")) if (tmp_path / "u").exists() else [])
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Generator, "to_audio", to_audio)
+    invoke("generate", tiny_run, "--count", 3, "--out-dir", tmp_path / "u")
+    assert made == [[], ["sample_0000.wav"], ["sample_0000.wav", "sample_0001.wav"]]

@@ -153,7 +153,11 @@ class StreamingWavWriter:
         if len(x):
             self.peak = max(self.peak, float(np.max(np.abs(x))))
         self.clipped += int(np.sum(np.abs(x) > 1.0))
-        self._f.write(np.clip(x, -1.0, 1.0))
+        try:
+            self._f.write(np.clip(x, -1.0, 1.0))
+        except (RuntimeError, OSError) as e:  # disk full: libsndfile's error names no file
+            self.abort()
+            raise OSError(getattr(e, "errno", None), str(e).strip() or "write failed", str(self.path)) from None
         self.n_samples += len(x)
 
     def close(self) -> dict:
