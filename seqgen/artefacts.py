@@ -220,7 +220,9 @@ def load_torch_state(path: str | os.PathLike, kind: str | None = None, map_locat
             state = torch.load(f, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise ArtefactError(f"missing file: {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
+    except SeqgenError:
+        raise
+    except Exception as e:  # the unpickler fails in many ways on foreign bytes (IndexError, KeyError, ...)
         why = str(e).strip().splitlines()[0][:120] if not isinstance(e, pickle.UnpicklingError) else "pickled objects"
         raise ArtefactError(f"refusing to load {path}: not a plain tensor state dict ({type(e).__name__}: {why})") \
             from None

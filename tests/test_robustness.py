@@ -75,9 +75,11 @@ def test_score_refuses_a_non_finite_result(tiny_run, tmp_path, fsdd_root):
     one_line_error(invoke("score", wav, run, "--prior", "g", "--data", fsdd_root, ok=False), "degenerate")
 
 
-def test_garbage_autoencoder_message_gives_no_unsafe_advice(tiny_run, tmp_path):
+@pytest.mark.parametrize("seed", range(4))
+def test_garbage_autoencoder_message_gives_no_unsafe_advice(tiny_run, tmp_path, seed):
     run = copy_run(tiny_run, tmp_path)
-    (run / "autoencoder.pt").write_bytes(os.urandom(4096))
+    garbage = np.random.default_rng(seed).bytes(4096)
+    (run / "autoencoder.pt").write_bytes(garbage if seed % 2 else b"PK\x03\x04" + garbage)
     line = one_line_error(invoke(*gen_args(run, tmp_path), ok=False), "refusing to load")
     assert "weights_only=False" not in line
 
