@@ -2,7 +2,6 @@
 a NaN result or a silent mix of stale and new artefacts."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

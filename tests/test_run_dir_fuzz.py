@@ -17,7 +17,7 @@ from conftest import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-JSON_FILES = ["config.json", "prior.json", "autoencoder.json", "latents.json"]
+JSON_FILES = ["config.json", "prior.json", "autoencoder.json", "latents.json", "metrics.json"]
 NPZ_FILES = ["prior.npz", "latents.npz"]
 #: what an invocation may create or change inside the run directory
 RUN_WRITES = {"eval.json", "score_calibration.json", ".lock", "classifier"}

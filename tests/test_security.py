@@ -131,3 +131,26 @@ def test_recipe_and_command_line_may_name_a_dotted_path(tmp_path):
     assert PRIORS.resolve("seqgen.priors.gaussian:GaussianPrior").name == "gaussian"
     with pytest.raises(Exception, match="not a Prior subclass"):
         trust_components(from_dict({"prior": {"type": "os:system"}}))
+
+
+def test_entry_point_components_resolve_and_are_checked(monkeypatch):
+    """An installed package's `seqgen.priors` entry point is trusted; its target must still be a Prior."""
+    import os as _os
+
+    from seqgen.priors.gaussian import GaussianPrior
+    from seqgen.registry import PRIORS, Registry, RegistryError
+
+    class EP:
+        def __init__(self, name, obj):
+            self.name, self.obj = name, obj
+
+        def load(self):
+            return self.obj
+
+    monkeypatch.setattr(Registry, "_entry_points",
+                        lambda self: {"plugin_prior": EP("plugin_prior", GaussianPrior),
+                                      "plugin_bad": EP("plugin_bad", _os.system)} if self is PRIORS else {})
+    assert PRIORS.resolve("plugin_prior") is GaussianPrior
+    with pytest.raises(RegistryError, match="not a Prior subclass"):
+        PRIORS.resolve("plugin_bad")
+    PRIORS._items.pop("plugin_prior", None)

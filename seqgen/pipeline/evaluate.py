@@ -138,7 +138,9 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     rows = {"generated": _row(P_gen, F_gen, p_y_train=p_y_train, F_train=F_train, F_test=F_test)}
 
     metrics = gen.run.read_metrics()
-    snr = metrics.get("autoencoder_test", {}).get("snr_db")  # of the deterministic decoder
+    ae = metrics.get("autoencoder_test")
+    snr = ae.get("snr_db") if isinstance(ae, dict) else None  # of the deterministic decoder
+    snr = snr if isinstance(snr, (int, float)) and math.isfinite(snr) else None
     if snr is None:
         snr = _snr_db(*_reconstruct(gen.model, test_utts, gen.spec, pad, device))
     if reference_rows:
