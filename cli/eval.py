@@ -28,33 +28,38 @@ def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, dat
     Audio digit runs: FSDD classifier metrics (IS, FID, NDB, ...); image runs: KDE score, classifier
     IS/FID, memorisation and exact likelihood. Several runs (e.g. a VAE baseline) go into one table.
     """
+    from seqgen.config import check_range
     from seqgen.pipeline.evaluate import evaluate, format_table
     from seqgen.pipeline.run_dir import RunDir
 
     device, seed = resolve_common(ctx, device, seed)
     if count < 2:
         raise click.BadParameter(f"must be at least 2, got {count}", param_hint="--count")
+    check_range("generate.count", count, "--count")
+    if temperature is not None:
+        check_range("generate.temperature", temperature, "--temperature")
     progress = ctx.find_root().obj["progress"]
     results = []
-    for r, run_dir in enumerate(run_dirs):
+    for run_dir in run_dirs:
         labels = list(priors)
         if compare:
             fitted = sorted(k for k in RunDir(run_dir).read_metrics().get("priors", {}) if not k.startswith("label_"))
             labels = list(dict.fromkeys(["default", *fitted, *priors]))  # per-label priors have their own metric
         if cached:
-            from seqgen.artefacts import read_json
+            from seqgen.artefacts import read_json_object
 
-            stored = read_json(RunDir(run_dir).path / "eval.json")
+            stored = read_json_object(RunDir(run_dir).path / "eval.json")
             missing = [p for p in labels or ["default"] if p not in stored]
             if missing:
                 raise click.ClickException(f"{run_dir}/eval.json has no result for {', '.join(missing)}; "
                                            f"run `seqgen eval` without --cached first")
             results += [stored[p] for p in labels or ["default"]]
             continue
-        results += [
-            evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
-                     decoder_noise=decoder_noise, prior=None if label == "default" else label, data=data,
-                     device=device or "cpu", progress=progress, reference_rows=not no_reference and i == 0)
-            for i, label in enumerate(labels or ["default"])
-        ]
+        with RunDir(run_dir).lock():
+            results += [
+                evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
+                         decoder_noise=decoder_noise, prior=None if label == "default" else label, data=data,
+                         device=device or "cpu", progress=progress, reference_rows=not no_reference and i == 0)
+                for i, label in enumerate(labels or ["default"])
+            ]
     click.echo(format_table(*results, markdown=markdown))

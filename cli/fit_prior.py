@@ -29,16 +29,36 @@ def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, devi
     if any(not o.startswith("prior.") for o in overrides):
         raise ConfigError("fit-prior only takes prior.* overrides (the autoencoder and data are the run's)")
     if prior_type:
+        from seqgen.config import trust_components
+
+        trust_components(from_dict({"prior": {"type": prior_type}}))  # the user's own dotted path may import
         overrides = (f"prior.type={prior_type!r}", *overrides)  # another type starts from its own defaults
     cfg = from_dict(apply_overrides(base, list(overrides)))
     device, seed = resolve_common(ctx, device, seed)
     if seed is not None:
         cfg.seed = seed
+    if device is not None:
+        import inspect
+
+        from seqgen.registry import PRIORS
+
+        if "device" in inspect.signature(PRIORS.resolve(cfg.prior.type).__init__).parameters:
+            cfg.prior.options["device"] = device
+        elif device != "cpu":
+            raise ConfigError(f"prior {cfg.prior.type!r} runs on the CPU only; drop --device {device}")
     progress = ctx.find_root().obj["progress"]
-    run_fit_prior(run, cfg, label=label or cfg.prior.type, progress=progress, force=force)
-    if per_label:
-        fit_label_priors(run, cfg, progress=progress, force=force)
+    from seqgen.paths import safe_name
+
+    with run.lock():
+        run_fit_prior(run, cfg, label=safe_name(cfg.prior.type) if label is None else label, progress=progress,
+                      force=force)
+        if per_label:
+            fit_label_priors(run, cfg, progress=progress, force=force)
     click.echo(f"{'prior':<14}{'type':<10}{'train nats/frame':>18}{'test nats/frame':>17}{'fit s':>8}")
-    for name, r in sorted(run.read_metrics().get("priors", {}).items()):
+    priors = run.read_metrics().get("priors", {})
+    for name, r in sorted(priors.items() if isinstance(priors, dict) else []):
+        if not (isinstance(r, dict) and isinstance(r.get("type"), str) and all(
+                isinstance(r.get(k), (int, float)) for k in ("train_ll_per_frame", "test_ll_per_frame", "fit_seconds"))):
+            continue  # a damaged record is not worth a traceback here
         click.echo(f"{name:<14}{r['type']:<10}{r['train_ll_per_frame']:>18.2f}{r['test_ll_per_frame']:>17.2f}"
                    f"{r['fit_seconds']:>8.1f}")

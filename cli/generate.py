@@ -35,17 +35,28 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
         raise click.BadParameter(f"must be positive, got {count}", param_hint="--count")
     if seconds is not None:
         check_seconds(seconds)
-    if block_frames <= 0:
-        raise click.BadParameter("must be positive", param_hint="--block-frames")
+    from seqgen.config import check_range
+
+    check_range("generate.block_frames", block_frames, "--block-frames")
+    if count is not None:
+        check_range("generate.count", count, "--count")
+    from seqgen.audio.io import output_format
+    from seqgen.paths import check_output
+
+    if out is not None:
+        check_output(out, run_dir=run_dir, inputs=[prompt])
+    if out_dir is not None:
+        check_output(out_dir, run_dir=run_dir, inputs=[prompt])
     gen = Generator(run_dir, prior=prior_label, device=device or "cpu", label=label, decoder_noise=decoder_noise)
     seed = gen.cfg.seed if seed is None else seed
     temperature = gen.cfg.generate.temperature if temperature is None else temperature
-    if temperature < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--temperature")
+    check_range("generate.temperature", temperature, "--temperature")
     progress = ctx.find_root().obj["progress"]
     if gen.modality == "image":
         if seconds is not None or prompt is not None:
             raise click.UsageError("--seconds and --prompt are for audio runs; image runs take --count")
+        if out is not None and Path(out).suffix.lower() != ".png":
+            raise click.UsageError(f"--out {out}: an image run writes a PNG grid (use a .png file name)")
         count = count or gen.cfg.generate.count or 64
         if out_dir is not None:
             recs = gen.write_examples(out_dir, count, seed=seed, temperature=temperature)
@@ -55,6 +66,8 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
             gen.write_grid(out, count, seed=seed, temperature=temperature)
             click.echo(f"wrote {out} ({count} images, seed {seed}, temperature {temperature})")
         return
+    if out is not None:
+        output_format(out)
     count = count if count is not None else (gen.cfg.generate.count if seconds is None else 0)
     if prompt is not None:
         from seqgen.audio.io import load_audio, write_wav

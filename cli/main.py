@@ -19,6 +19,24 @@ SUBCOMMANDS = {
 }
 
 
+SEED = click.IntRange(0, 2**32 - 1)
+#: what an interrupted command keeps and how to go on (true for that command)
+INTERRUPT_HINTS = {
+    "train": "finished stages and checkpoints are kept; rerun with --resume",
+    "fit-prior": "priors already saved are kept; rerun the same command to fit the rest",
+    "eval": "nothing was written; rerun the same command",
+    "generate": "no partial audio file is left; rerun the same command",
+    "score": "rerun the same command",
+    "download": "rerun the same command",
+}
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 class LazyGroup(click.Group):
     """Imports a subcommand's module only when it runs (click docs: "lazily loading subcommands"),
     and turns seqgen's own errors into one-line messages instead of tracebacks."""
@@ -33,22 +51,32 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
     def invoke(self, ctx):
+        import signal
+
         from seqgen.errors import SeqgenError
 
+        def on_term(signum, frame):  # SIGTERM cleans up (temp files, locks) like Ctrl-C does
+            raise KeyboardInterrupt
+
+        old = signal.signal(signal.SIGTERM, on_term) if _main_thread() else None
         try:
             return super().invoke(ctx)
         except SeqgenError as e:
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished stages and checkpoints are kept; rerun with --resume", err=True)
+            click.echo(f"\ninterrupted: {INTERRUPT_HINTS.get(ctx.invoked_subcommand, 'nothing half-written is kept')}",
+                       err=True)
             sys.exit(130)
         except OSError as e:  # unwritable output folder, path under a file, disk full, ...
-            raise click.ClickException(f"cannot write {e.filename or ''}: {e.strerror or e}") from None
+            raise click.ClickException(f"cannot write {e.filename or 'the output'}: {e.strerror or e}") from None
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGTERM, old)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--device", default=None, help="Torch device: cpu, cuda, cuda:1 or auto (default: the recipe's).")
-@click.option("--seed", type=int, default=None, help="Random seed (default: the recipe's, or $SEQGEN_SEED).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (default: the recipe's, or $SEQGEN_SEED).")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
 @click.version_option(package_name="seqgen")
@@ -63,7 +91,7 @@ def cli(ctx, device, seed, verbose, quiet):
     seqgen fit-prior runs/spoken_digits --prior gmm
     """
     if seed is None and os.environ.get("SEQGEN_SEED"):
-        seed = int(os.environ["SEQGEN_SEED"])
+        seed = SEED.convert(os.environ["SEQGEN_SEED"], None, ctx)
     ctx.obj = {"device": device, "seed": seed, "progress": not quiet}
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"  # users need the message, not our source line
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
@@ -75,14 +103,17 @@ def cli(ctx, device, seed, verbose, quiet):
 
 def common(f):
     """``--device`` / ``--seed`` on a subcommand too (they override the root group's)."""
-    f = click.option("--seed", type=int, default=None, help="Random seed (overrides the root option).")(f)
+    f = click.option("--seed", type=SEED, default=None, help="Random seed (overrides the root option).")(f)
     f = click.option("--device", default=None, help="Torch device (overrides the root option).")(f)
     return f
 
 
 def resolve_common(ctx, device, seed) -> tuple[str | None, int | None]:
+    from seqgen.device import resolve_device
+
     obj = ctx.find_root().obj or {}
-    return device or obj.get("device"), seed if seed is not None else obj.get("seed")
+    device = device or obj.get("device")
+    return None if device is None else resolve_device(device), seed if seed is not None else obj.get("seed")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,16 @@ def train(ctx, recipe, out, data, overrides, resume, force, device, seed):
     if seed is not None:
         cfg.seed = seed
     out = out or f"runs/{cfg.name}"
-    run = run_train(cfg, out, data=data, resume=resume, force=force, progress=ctx.find_root().obj["progress"])
+    from seqgen.pipeline.run_dir import RunDir, remove_if_unused
+
+    existed = RunDir(out).path.exists()
+    try:
+        with RunDir(out).lock(create=True):
+            run = run_train(cfg, out, data=data, resume=resume, force=force, progress=ctx.find_root().obj["progress"])
+    except Exception:
+        if not existed:  # e.g. no data found: leave no half-made run directory behind
+            remove_if_unused(RunDir(out))
+        raise
     m = run.read_metrics()
     ae, pr = m.get("autoencoder_test", {}), m.get("priors", {}).get("default", {})
     click.echo(f"run directory: {run.path}")

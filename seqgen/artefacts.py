@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .errors import SeqgenError
+from .paths import apply_umask, clean_stale_temps, open_regular
 
 FORMAT_VERSION = 1
 
@@ -33,16 +34,20 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        apply_umask(fd)
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not e.filename:  # disk full etc.: name the file being written
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
 
 
@@ -54,12 +59,20 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     try:
-        with open(path) as f:
+        with open_regular(path, "r") as f:
             return json.load(f)
     except FileNotFoundError:
         raise ArtefactError(f"missing file: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ArtefactError(f"corrupt JSON in {path}: {e}") from None
+
+
+def read_json_object(path: str | os.PathLike) -> dict:
+    """:func:`read_json` of a file whose top level must be an object (every seqgen description is)."""
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise ArtefactError(f"{path} must hold a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def _json_default(o: Any) -> Any:
@@ -94,14 +107,58 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None) -> tuple[dict,
     path = Path(path)
     meta = read_json(path.with_suffix(".json"))
     check_meta(meta, path.with_suffix(".json"), kind)
+    return meta, meta.get("config", {}), read_npz(path.with_suffix(".npz"))
+
+
+#: most bytes of arrays one artefact file may declare (a zero array compresses 1000:1, so the file size says little)
+MAX_ARRAY_BYTES = 1 << 30
+#: most arrays in one file
+MAX_ARRAYS = 256
+
+
+def read_npz(path: str | os.PathLike, keys=None, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (default: all) of an ``.npz``, each header checked before its data is read:
+    plain numeric dtypes only (no pickled objects), at most ``max_bytes`` declared in all; other
+    members are never read. A missing key, a bad header or a corrupt file is an :class:`ArtefactError`."""
+    import zipfile
+
+    from numpy.lib import format as npformat
+
+    path = Path(path)
     try:
-        with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
-            state = {k: z[k] for k in z.files}
+        with open_regular(path) as f, zipfile.ZipFile(f) as zf:
+            members = {n[: -len(".npy")]: n for n in zf.namelist() if n.endswith(".npy")}
+            if len(members) > MAX_ARRAYS:
+                raise ArtefactError(f"{path} holds {len(members)} arrays (at most {MAX_ARRAYS})")
+            wanted = list(members) if keys is None else list(keys)
+            missing = [k for k in wanted if k not in members]
+            if missing:
+                raise ArtefactError(f"{path} lacks array(s) {', '.join(missing)}")
+            total = 0
+            for k in wanted:
+                with zf.open(members[k]) as m:
+                    version = npformat.read_magic(m)
+                    reader = {(1, 0): npformat.read_array_header_1_0, (2, 0): npformat.read_array_header_2_0}
+                    if version not in reader:
+                        raise ArtefactError(f"{path}: array {k!r} has unsupported .npy version {version}")
+                    shape, _, dtype = reader[version](m)
+                if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
+                    raise ArtefactError(f"{path}: array {k!r} has dtype {dtype}; only plain numbers are read")
+                total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                if total > max_bytes:
+                    raise ArtefactError(f"{path}: arrays declare more than {max_bytes / 2**20:.0f} MiB "
+                                        f"(array {k!r}: shape {shape}, {dtype}); refusing to load")
+            out = {}
+            for k in wanted:
+                with zf.open(members[k]) as m:
+                    out[k] = npformat.read_array(m, allow_pickle=False)
+            return out
     except FileNotFoundError:
-        raise ArtefactError(f"missing file: {path.with_suffix('.npz')}") from None
-    except Exception as e:  # zipfile.BadZipFile, ValueError (pickled object arrays), OSError
-        raise ArtefactError(f"corrupt or unsafe array file {path.with_suffix('.npz')}: {e}") from None
-    return meta, meta.get("config", {}), state
+        raise ArtefactError(f"missing file: {path}") from None
+    except SeqgenError:
+        raise
+    except Exception as e:  # zipfile.BadZipFile, ValueError (bad header, pickled object arrays), OSError
+        raise ArtefactError(f"corrupt or unsafe array file {path}: {e}") from None
 
 
 def check_meta(meta: Any, where: Path, kind: str | None) -> None:
@@ -122,6 +179,9 @@ def save_torch_state(path: str | os.PathLike, kind: str, config: dict, state_dic
     from . import __version__
 
     path = Path(path)
+    bad = [k for k, v in _tensors(state_dict) if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ArtefactError(f"refusing to save {path}: {bad[0]} holds NaN or Inf")
     buf = io.BytesIO()
     torch.save(state_dict, buf)
     with atomic_write(path) as f:
@@ -130,6 +190,20 @@ def save_torch_state(path: str | os.PathLike, kind: str, config: dict, state_dic
         path.with_suffix(".json"),
         {"format_version": FORMAT_VERSION, "seqgen_version": __version__, "kind": kind, "config": config},
     )
+
+
+def _tensors(obj, prefix: str = ""):
+    """``(name, tensor)`` of every tensor in nested dicts / lists."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _tensors(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _tensors(v, f"{prefix}[{i}]")
 
 
 def load_torch_state(path: str | os.PathLike, kind: str | None = None, map_location: str = "cpu") -> tuple[dict, dict]:
@@ -142,11 +216,16 @@ def load_torch_state(path: str | os.PathLike, kind: str | None = None, map_locat
     meta = read_json(path.with_suffix(".json"))
     check_meta(meta, path.with_suffix(".json"), kind)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with open_regular(path) as f:
+            state = torch.load(f, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise ArtefactError(f"missing file: {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        raise ArtefactError(f"refusing to load {path}: not a plain tensor state dict ({e})") from None
+    except SeqgenError:
+        raise
+    except Exception as e:  # the unpickler fails in many ways on foreign bytes (IndexError, KeyError, ...)
+        why = str(e).strip().splitlines()[0][:120] if not isinstance(e, pickle.UnpicklingError) else "pickled objects"
+        raise ArtefactError(f"refusing to load {path}: not a plain tensor state dict ({type(e).__name__}: {why})") \
+            from None
     if not isinstance(state, dict):
         raise ArtefactError(f"{path} does not hold a state dict")
     return meta.get("config", {}), state

@@ -102,8 +102,73 @@ def _check_type(key: str, value: Any, expected) -> Any:
     return value
 
 
+#: (low, high) of every numeric key, inclusive; a value outside (or NaN/Inf) is a ConfigError before any work
+RANGES = {
+    "seed": (0, 2**32 - 1),
+    "representation.sample_rate": (1000, 384_000),
+    "representation.peak": (1e-6, 1.0),
+    "representation.pad_frames": (0, 100),
+    "representation.frame_length": (16, 1 << 16),
+    "representation.hop": (1, 1 << 16),
+    "representation.height": (4, 4096),
+    "representation.width": (4, 4096),
+    "representation.channels": (1, 4),
+    "train.epochs": (0, 100_000),
+    "train.batch_size": (1, 1 << 16),
+    "train.segment_frames": (1, 1 << 16),
+    "train.lr": (1e-12, 10.0),
+    "generate.seconds": (1e-3, 24 * 3600.0),
+    "generate.count": (0, 100_000),
+    "generate.temperature": (0.0, 100.0),
+    "generate.decoder_noise": (0.0, 100.0),
+    "generate.block_frames": (1, 16_384),
+}
+CHOICES = {"representation.normalize": ("peak", "none"), "train.loss": ("mrstft", "mse", "bce")}
+
+
+def check_range(key: str, value, option: str | None = None):
+    """``value`` if it is a finite number within ``RANGES[key]``; else ConfigError naming ``option`` (or ``key``)."""
+    import math
+
+    lo, hi = RANGES[key]
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ConfigError(f"{option or key}: expected a number, got {type(value).__name__} {value!r}")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+    if not ok:
+        raise ConfigError(f"{option or key} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    return value
+
+
+def validate(cfg: Config) -> Config:
+    """Range and choice checks of every value (types are checked while reading); returns ``cfg``."""
+    from .paths import PathError, check_name
+
+    try:
+        check_name("config name", cfg.name)
+    except PathError as e:
+        raise ConfigError(str(e)) from None
+    d = cfg.to_dict()
+    for key in RANGES:  # component keys a recipe leaves out take the class's (valid) default
+        sec, _, k = key.rpartition(".")
+        table = d[sec] if sec else d
+        if k in table:
+            check_range(key, table[k])
+    for key, choices in CHOICES.items():
+        sec, _, k = key.partition(".")
+        if k in d[sec] and d[sec][k] not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, got {d[sec][k]!r}")
+    rep = d["representation"]
+    if rep.get("hop", 0) > rep.get("frame_length", 1 << 16):
+        raise ConfigError(f"representation.hop ({rep['hop']}) must not exceed representation.frame_length "
+                          f"({rep['frame_length']})")
+    return cfg
+
+
 def from_dict(raw: dict) -> Config:
-    """Build a :class:`Config` from nested plain data; unknown keys and wrong types raise ConfigError."""
+    """Build a :class:`Config` from nested plain data; unknown keys, wrong types and values out of
+    range raise ConfigError."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a config must be a table of keys, got {type(raw).__name__}")
     raw = copy.deepcopy(raw)
     raw.pop("include", None)
     cfg = Config()
@@ -117,7 +182,7 @@ def from_dict(raw: dict) -> Config:
             setattr(cfg, key, _check_type(key, value, hints[key]))
         else:
             raise ConfigError(f"unknown config key {key!r}; known: {', '.join(sorted(hints))}")
-    return cfg
+    return validate(cfg)
 
 
 def _section(name: str, table: dict):
@@ -177,8 +242,13 @@ def read_toml(path: Path, _seen: tuple = ()) -> dict:
     path = path.resolve()
     if path in _seen:
         raise ConfigError(f"include cycle: {' -> '.join(map(str, _seen + (path,)))}")
+    from .paths import PathError, open_regular
+
     try:
-        raw = tomllib.loads(path.read_text())
+        with open_regular(path, "rb") as f:
+            raw = tomllib.loads(f.read().decode())
+    except PathError as e:
+        raise ConfigError(str(e)) from None
     except FileNotFoundError:
         raise ConfigError(f"recipe file not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
@@ -186,6 +256,8 @@ def read_toml(path: Path, _seen: tuple = ()) -> dict:
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not a text (TOML) file") from None
     inc = raw.get("include")
+    if inc is not None and not isinstance(inc, str):
+        raise ConfigError(f"{path}: include must be a file name (a string), got {inc!r}")
     if inc:
         base = read_toml(path.parent / inc, _seen + (path,))
         for sec, key in _COMPONENT_KEY.items():  # a recipe that switches a component drops its options,
@@ -244,8 +316,25 @@ def load_recipe(recipe: str | Path, overrides: list[str] = ()) -> Config:
     raw = apply_overrides(read_toml(path), list(overrides))
     cfg = from_dict(raw)
     cfg.recipe_dir = str(path.parent.resolve())
+    trust_components(cfg)
     check_objective(cfg)
     return cfg
+
+
+def trust_components(cfg: Config) -> None:
+    """Register the dotted-path components (``"mypkg.priors:MyPrior"``) a recipe names: the recipe is the
+    user's own input, so its imports are allowed; a run directory's config.json never gets here."""
+    from .registry import AUTOENCODERS, DATASETS, OBJECTIVES, PRIORS, REPRESENTATIONS, RegistryError
+
+    for key, reg, name in (("data.source", DATASETS, cfg.data.source), ("prior.type", PRIORS, cfg.prior.type),
+                           ("autoencoder.type", AUTOENCODERS, cfg.autoencoder.type),
+                           ("representation.type", REPRESENTATIONS, cfg.representation.type),
+                           ("train.objective", OBJECTIVES, cfg.train.objective)):
+        if ":" in name or "." in name:
+            try:
+                reg.resolve_trusted(name)
+            except RegistryError as e:
+                raise ConfigError(f"{key}: {e}") from None
 
 
 def check_objective(cfg: Config) -> None:

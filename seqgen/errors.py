@@ -15,3 +15,7 @@ class DataError(SeqgenError):
 
 class AudioLoadError(DataError):
     """One audio file cannot be decoded or holds unusable samples."""
+
+
+class TrainingError(SeqgenError):
+    """Training cannot go on (a non-finite loss); nothing of the run is stamped as done."""

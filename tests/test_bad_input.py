@@ -147,7 +147,7 @@ def test_data_folder_rows(tmp_path, setup, msg):
     (["--set", "train.epochs=many"], "train.epochs: expected int"),
     (["--set", "prior.n_statez=3"], "unknown config key 'prior.n_statez'"),
     (["--set", "prior.n_states=-3"], "n_states"),
-    (["--set", "representation.sample_rate=8k"], "representation.sample_rate: expected int"),
+    (["--set", "representation.sample_rate=8k"], "representation.sample_rate: expected a number, got str '8k'"),
 ])
 def test_recipe_override_rows(tmp_path, fsdd_root, args, msg):
     res = invoke("train", REPO / "recipes" / "spoken_digits", "--out", tmp_path / "r", "--data", fsdd_root, *args,

@@ -11,7 +11,11 @@ import numpy as np
 import soundfile as sf
 
 from ..artefacts import atomic_write
-from ..errors import AudioLoadError
+from ..errors import AudioLoadError, SeqgenError
+
+
+class AudioWriteError(SeqgenError, ValueError):
+    """Audio that must not be written (NaN/Inf samples)."""
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,11 @@ def load_audio(path: str | os.PathLike, sample_rate: int, *, min_samples: int = 
     anything unusable: undecodable, empty, shorter than ``min_samples``, NaN/Inf samples.
     """
     path = Path(path)
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise AudioLoadError(f"{str(path).encode('utf-8', 'surrogateescape')!r}: the file name is not valid UTF-8 "
+                             f"(the audio decoders cannot open it); rename the file") from None
     if not path.is_file():
         raise AudioLoadError(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -81,22 +90,37 @@ def peak_normalize(x: np.ndarray, peak: float = 0.9) -> np.ndarray:
     return x if m < 1e-6 else (x * (peak / m)).astype(np.float32)
 
 
+#: output containers by file name ending (16-bit PCM in each)
+WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The soundfile container for an output path's ending; other endings are refused, not mislabelled."""
+    from ..errors import SeqgenError
+
+    fmt = WRITE_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise SeqgenError(f"cannot write {path}: use a {' or '.join(WRITE_FORMATS)} file name")
+    return fmt
+
+
 def write_wav(path: str | os.PathLike, x: np.ndarray, sample_rate: int) -> dict:
     """Write 16-bit PCM WAV atomically (temp file + fsync + rename).
 
     NaN/Inf are refused; samples beyond full scale are clipped with a warning. Returns
     ``{"peak": ..., "clipped": n}`` for reporting.
     """
+    fmt = output_format(path)
     x = np.asarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
-        raise ValueError("refusing to write audio containing NaN or Inf")
+        raise AudioWriteError(f"{path}: refusing to write audio containing NaN or Inf")
     peak = float(np.max(np.abs(x))) if len(x) else 0.0
     clipped = int(np.sum(np.abs(x) > 1.0))
     if clipped:
         warnings.warn(f"{path}: clipped {clipped} samples (peak {peak:.2f} > 1.0)", stacklevel=2)
         x = np.clip(x, -1.0, 1.0)
     with atomic_write(path) as f:
-        sf.write(f, x, sample_rate, subtype="PCM_16", format="WAV")
+        sf.write(f, x, sample_rate, subtype="PCM_16", format=fmt)
     return {"peak": peak, "clipped": clipped}
 
 
@@ -109,22 +133,31 @@ class StreamingWavWriter:
     def __init__(self, path: str | os.PathLike, sample_rate: int):
         import tempfile
 
+        from ..paths import apply_umask, clean_stale_temps
+
         self.path = Path(path)
+        fmt = output_format(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(self.path)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        apply_umask(fd)
         os.close(fd)
-        self._f = sf.SoundFile(self._tmp, "w", samplerate=sample_rate, channels=1, subtype="PCM_16", format="WAV")
+        self._f = sf.SoundFile(self._tmp, "w", samplerate=sample_rate, channels=1, subtype="PCM_16", format=fmt)
         self.peak, self.clipped, self.n_samples = 0.0, 0, 0
 
     def write(self, x: np.ndarray) -> None:
         x = np.asarray(x, dtype=np.float32)
         if not np.isfinite(x).all():
             self.abort()
-            raise ValueError("refusing to write audio containing NaN or Inf")
+            raise AudioWriteError(f"{self.path}: refusing to write audio containing NaN or Inf")
         if len(x):
             self.peak = max(self.peak, float(np.max(np.abs(x))))
         self.clipped += int(np.sum(np.abs(x) > 1.0))
-        self._f.write(np.clip(x, -1.0, 1.0))
+        try:
+            self._f.write(np.clip(x, -1.0, 1.0))
+        except (RuntimeError, OSError) as e:  # disk full: libsndfile's error names no file
+            self.abort()
+            raise OSError(getattr(e, "errno", None), str(e).strip() or "write failed", str(self.path)) from None
         self.n_samples += len(x)
 
     def close(self) -> dict:

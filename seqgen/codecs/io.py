@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..artefacts import ArtefactError, load_torch_state, save_torch_state
+from ..artefacts import load_torch_state, save_torch_state
 from ..registry import AUTOENCODERS
 from .base import Codec
 
@@ -46,28 +46,17 @@ def decode_sequences(codec: Codec, latent_seqs: Sequence[np.ndarray], device: st
     return _map_units(fn, latent_seqs, tuple(codec.unit_shape), device, batch_size)
 
 
-def registry_name(codec: Codec) -> str:
-    for name in AUTOENCODERS.names():
-        if AUTOENCODERS.resolve(name) is type(codec):
-            return name
-    return f"{type(codec).__module__}:{type(codec).__qualname__}"
-
-
 def save_codec(path: str | Path, codec: Codec) -> None:
-    """Write ``path`` (tensors, ``weights_only``-loadable) + ``path.json`` (type, constructor kwargs)."""
+    """Write ``path`` (tensors, ``weights_only``-loadable) + ``path.json`` (registered type, constructor kwargs)."""
     state = {k: v.detach().cpu() for k, v in codec.state_dict().items()}
-    save_torch_state(path, MODEL_KIND, {"type": registry_name(codec), "kwargs": codec.get_config()}, state)
+    save_torch_state(path, MODEL_KIND, {"type": AUTOENCODERS.name_of(type(codec)), "kwargs": codec.get_config()},
+                     state)
 
 
 def load_codec(path: str | Path, device: str | torch.device = "cpu") -> Codec:
-    """Rebuild the codec saved by :func:`save_codec` (eval mode, on ``device``); never runs code."""
+    """Rebuild the codec saved by :func:`save_codec` (eval mode, on ``device``); never runs code: the type is
+    looked up among registered codecs only, its kwargs and weight shapes are checked first."""
+    from ..components import rebuild_module
+
     config, state = load_torch_state(path, kind=MODEL_KIND, map_location="cpu")
-    try:
-        cls = AUTOENCODERS.resolve(config["type"], allow_import=False)
-        if not (isinstance(cls, type) and issubclass(cls, Codec)):
-            raise ValueError(f"{config['type']!r} is not a codec")
-        model = cls(**config.get("kwargs", {}))
-        model.load_state_dict(state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ArtefactError(f"{path} does not describe a loadable autoencoder: {e}") from None
-    return model.to(device).eval()
+    return rebuild_module(AUTOENCODERS, config, state, path).to(device).eval()

@@ -7,6 +7,7 @@ long recording, like the violin piece, gives both splits). Long parts can be cut
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from pathlib import Path
 
 from ..audio.io import AUDIO_EXTENSIONS, load_many
@@ -65,6 +66,7 @@ class AudioFolder(Dataset):
             cut = int(round(len(x) * (1.0 - self.holdout_fraction)))
             part = x[:cut] if split == "train" else x[cut:]
             if len(part) == 0:
+                warnings.warn(f"skipping {path}: {len(x)} samples leave nothing for the {split} split", stacklevel=2)
                 continue
             step = int(self.chunk_seconds * sample_rate) or len(part)
             for i, start in enumerate(range(0, len(part), step)):

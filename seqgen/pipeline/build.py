@@ -13,7 +13,9 @@ from ..representation.base import Representation
 
 
 def _component(registry, section: str, name: str, options: dict, skip: tuple[str, ...] = (), **given):
-    """Resolve ``name`` in ``registry``, check ``options`` against its constructor, build it."""
+    """Resolve ``name`` in ``registry`` (registered names only: a recipe's dotted paths were registered when it
+    was read, a run directory's config.json can name nothing else), check ``options`` against its
+    constructor, build it."""
     try:
         cls = registry.resolve(name)
     except ValueError as e:
@@ -25,25 +27,8 @@ def _component(registry, section: str, name: str, options: dict, skip: tuple[str
         raise ConfigError(f"{section}: {e}") from None
 
 
-def resolve_device(device: str | None) -> str:
-    """``cpu``, ``cuda[:N]`` or ``auto`` -> a torch device string; a missing GPU is a one-line error."""
-    import torch
-
-    dev = device or "cpu"
-    if dev == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if dev.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {dev!r} asked for, but CUDA is not available here; use --device cpu")
-    if dev != "cpu" and not dev.startswith("cuda"):
-        raise ConfigError(f"device must be cpu, cuda, cuda:N or auto, got {dev!r}")
-    return dev
-
-
 def build_representation(cfg: Config) -> Representation:
-    rep = _component(REPRESENTATIONS, "representation", cfg.representation.type, cfg.representation.options)
-    if not isinstance(rep, Representation):
-        raise ConfigError(f"representation.type {cfg.representation.type!r} is not a Representation")
-    return rep
+    return _component(REPRESENTATIONS, "representation", cfg.representation.type, cfg.representation.options)
 
 
 def build_prior(cfg: Config) -> Prior:
@@ -56,8 +41,6 @@ def build_autoencoder(cfg: Config, rep: Representation | None = None) -> Codec:
     rep = rep or build_representation(cfg)
     model = _component(AUTOENCODERS, "autoencoder", cfg.autoencoder.type, cfg.autoencoder.options,
                        **rep.codec_options())
-    if not isinstance(model, Codec):
-        raise ConfigError(f"autoencoder.type {cfg.autoencoder.type!r} is not a seqgen Codec")
     try:
         model.check_representation(rep)
     except ValueError as e:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import read_json, write_json
+from ..artefacts import read_json_object, write_json
 from ..errors import SeqgenError
 from ..evaluation import generative as gm
+from ..validate import calibration_ok
 from .build import make_dataset
 from .examples import load_split, reconstruct
 from .latents import load_latents, standardise
@@ -120,7 +121,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
         raise SeqgenError(f"--count must be at least 2 (FID needs a covariance), got {count}")
     t0 = time.perf_counter()
     gen = Generator(run_dir, prior=prior, device=device, decoder_noise=decoder_noise)
-    cfg, sr = gen.cfg, gen.sample_rate
+    cfg, sr, device = gen.cfg, gen.sample_rate, gen.device
     temperature = cfg.generate.temperature if temperature is None else float(temperature)
     ds, where = _fsdd(gen, data)
     log.info("eval: data %s", where)
@@ -142,7 +143,9 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     rows = {"generated": _row(P_gen, F_gen, p_y_train=p_y_train, F_train=F_train, F_test=F_test)}
 
     metrics = gen.run.read_metrics()
-    snr = metrics.get("autoencoder_test", {}).get("snr_db")  # of the deterministic decoder
+    ae = metrics.get("autoencoder_test")
+    snr = ae.get("snr_db") if isinstance(ae, dict) else None  # of the deterministic decoder
+    snr = snr if isinstance(snr, (int, float)) and math.isfinite(snr) else None
     if snr is None:
         snr = _snr_db(*_reconstruct(gen, test_utts))
     if reference_rows:
@@ -175,7 +178,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
             result["label_accuracy"] = per_label
     result["seconds"] = time.perf_counter() - t0
     path = gen.run.path / EVAL_FILE
-    everything = read_json(path) if path.exists() else {}
+    everything = read_json_object(path) if path.exists() else {}
     everything[result["prior"]] = result
     write_json(path, everything)
     return result
@@ -187,7 +190,7 @@ def label_accuracy(run, clf, count: int, seed: int, temperature: float, device: 
     classifier assigns to ``y``; ``{}`` when the run has no per-label priors."""
     from .generate import Generator
 
-    labels = sorted(int(p.stem.split("_")[1]) for p in (run.path / "priors").glob("label_*.json"))
+    labels = sorted(int(p.stem[6:]) for p in (run.path / "priors").glob("label_*.json") if p.stem[6:].isdigit())
     acc = {}
     for y in labels:
         g = Generator(run.path, label=y, device=device, decoder_noise=decoder_noise)
@@ -267,8 +270,8 @@ def _calibration(gen, prior_label: str, data: str | None, progress: bool) -> dic
     run = gen.run
     key = f"{run.stage_hash(run.autoencoder)}:{prior_label}:{run.stage_hash(run.prior_path(prior_label))}"
     path = run.path / CALIBRATION_FILE
-    cached = read_json(path) if path.exists() else {}
-    if key in cached:
+    cached = read_json_object(path) if path.exists() else {}
+    if calibration_ok(cached.get(key)):
         return cached[key]
     ds, _ = _fsdd(gen, data) if gen.cfg.data.source == "fsdd" else make_dataset(gen.cfg, gen.run.data_root(data))
     test = load_split(gen.rep, ds, "test", strict=gen.cfg.data.strict, progress=progress)
@@ -326,6 +329,10 @@ def score_file(path: str | Path, run_dir: str | Path, *, prior: str | None = Non
            "recon_snr_db": float(10 * np.log10(max(np.sum(ref**2), 1e-20) / max(np.sum(r**2), 1e-20))),
            "noise_var": cal["noise_var"]}
     out["total_per_frame"] = out["prior_ll_per_frame"] + out["recon_ll_per_frame"]
+    if not math.isfinite(out["total_per_frame"]):
+        raise SeqgenError(f"the score of {path} under {gen.run.path} is {out['total_per_frame']} (a degenerate prior "
+                          f"{label!r} or autoencoder); refit it with seqgen train --force (or fit-prior --force "
+                          f"for an added prior)")
     for k, ref in (("prior_ll", "test_prior_ll_per_frame"), ("recon_ll", "test_recon_ll_per_frame"),
                    ("total", "test_total_per_frame")):
         value = out[f"{k}_per_frame"]

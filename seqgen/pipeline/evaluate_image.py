@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import read_json, write_json
+from ..artefacts import read_json_object, write_json
 from ..errors import SeqgenError
 from ..evaluation import generative as gm
 from ..evaluation.image_metrics import pixel_memorisation
@@ -134,7 +134,7 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
     result = {"run": gen.run.path.name, "prior": prior or "default", "prior_type": gen.prior.name,
               "modality": "image", "count": count, "seed": seed, "temperature": temperature,
               "features": feature_info, "rows": rows, "memorisation": pixel_memorisation(G, X_tr, X_ref),
-              "data_split": read_json(gen.run.data).get("split") if gen.run.data.exists() else None}
+              "data_split": read_json_object(gen.run.data).get("split") if gen.run.data.exists() else None}
     if gen.model.exact_likelihood:
         ll = exact_log_likelihood(gen, X_te)
         d = int(np.prod(gen.rep.unit_shape))
@@ -143,7 +143,7 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
                                     "note": "density on the codec's latent_dim-dimensional output manifold"}
     result["seconds"] = time.perf_counter() - t0
     path = gen.run.path / EVAL_FILE
-    everything = read_json(path) if path.exists() else {}
+    everything = read_json_object(path) if path.exists() else {}
     everything[result["prior"]] = result
     write_json(path, everything)
     return result

@@ -19,11 +19,13 @@ from ..codecs.io import decode_sequences, encode_sequences, load_codec
 from ..errors import SeqgenError
 from ..priors import Prior
 from ..priors.base import make_rng
-from .build import build_representation, resolve_device
+from ..device import resolve_device
+from .build import build_representation
 from .latents import label_prior, load_latents
 from .run_dir import RunDir
 
 MAX_SECONDS = 24 * 3600.0
+MIN_SECONDS = 1e-3
 
 
 class Generator:
@@ -49,9 +51,13 @@ class Generator:
             if prior is not None:
                 raise SeqgenError("give --label or --prior, not both")
             prior = label_prior(label)
+        self.run.check_sources(self.run.prior_path(prior))
         self.prior = Prior.load(self.run.prior_path(prior))
         lat = load_latents(self.run)
         self.mean, self.std = lat["mean"], lat["std"]
+        if self.prior.dim_ != len(self.mean) or self.model.latent_dim != len(self.mean):
+            raise SeqgenError(f"{self.run.path}: the prior ({self.prior.dim_}), latents ({len(self.mean)}) and "
+                              f"autoencoder ({self.model.latent_dim}) disagree on the latent dimension")
         self.train_lengths = lat["train_lengths"]
         # band split: a sampled high-band envelope is kept within the range of the training frames, band by
         # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)
@@ -76,19 +82,28 @@ class Generator:
     def to_example(self, z_std: np.ndarray, noise_rng: np.random.Generator | None = None) -> np.ndarray:
         """One latent sequence -> one example (audio: the untrimmed overlap-add, (T-1)*hop + frame_length
         samples; image: ``(C, H, W)``)."""
-        return self.rep.from_units(self.decode(z_std, noise_rng))
+        x = self.rep.from_units(self.decode(z_std, noise_rng))
+        if not np.isfinite(x).all():
+            raise SeqgenError(f"decoded {self.modality} holds NaN or Inf: the prior or autoencoder in {self.run.path} "
+                              f"is degenerate")
+        return x
 
     # ------------------------------------------------------------------ modes
     def examples(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> list[np.ndarray]:
         """``count`` separate examples (utterances, images); sequence lengths drawn from the training
         lengths unless given."""
+        return list(self.iter_examples(count, seed, temperature, lengths))
+
+    def iter_examples(self, count: int, seed=None, temperature: float = 1.0, lengths=None) -> Iterator[np.ndarray]:
+        """:meth:`examples` one at a time (only the small latents are drawn up front)."""
         if count <= 0:
             raise SeqgenError(f"--count must be positive, got {count}")
         rng = np.random.default_rng(seed)
         noise = noise_rng(rng)
         if lengths is None:
             lengths = rng.choice(self.train_lengths, size=count, replace=True)
-        return [self.to_example(z, noise) for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature)]
+        for z in self.prior.sample(list(lengths), seed=rng, temperature=temperature):
+            yield self.to_example(z, noise)
 
     def _need_sequential(self, what: str) -> None:
         if not self.rep.sequential:
@@ -183,7 +198,7 @@ class Generator:
             return [{"path": str(p)} for p in save_images(np.stack(self.examples(count, seed, temperature)),
                                                           out_dir, prefix)]
         recs = []
-        for i, x in enumerate(self.examples(count, seed, temperature)):
+        for i, x in enumerate(self.iter_examples(count, seed, temperature)):  # each written as it is made
             p = out_dir / f"{prefix}_{i:04d}.wav"
             recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
         return recs
@@ -209,5 +224,7 @@ def noise_rng(seed) -> np.random.Generator:
 def check_seconds(seconds: float) -> None:
     if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)) or seconds <= 0:
         raise SeqgenError(f"--seconds must be a positive number, got {seconds}")
+    if seconds < MIN_SECONDS:
+        raise SeqgenError(f"--seconds {seconds:g} is shorter than {MIN_SECONDS:g} s: nothing would be written")
     if seconds > MAX_SECONDS:
         raise SeqgenError(f"--seconds {seconds:g} is more than {MAX_SECONDS:g} (24 h); generate in several files")

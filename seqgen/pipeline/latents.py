@@ -5,8 +5,9 @@ import io
 
 import numpy as np
 
-from ..artefacts import ArtefactError, atomic_write, read_json, write_json
+from ..artefacts import atomic_write, read_json, write_json
 from ..errors import DataError
+from ..validate import read_latents
 from .run_dir import RunDir
 
 
@@ -29,16 +30,12 @@ def save_latents(run: RunDir, z_train, z_test, y_train, y_test, ae_hash: str, st
     with atomic_write(run.latents) as f:
         f.write(buf.getvalue())
     write_json(run.latents.with_suffix(".json"), {"_stage_hash": ae_hash})
+    run.record_sources(run.latents, run.autoencoder)
 
 
 def load_latents(run: RunDir) -> dict[str, np.ndarray]:
-    try:
-        with np.load(run.latents, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise ArtefactError(f"{run.latents} is missing: run `seqgen train` first") from None
-    except Exception as e:
-        raise ArtefactError(f"corrupt latents file {run.latents}: {e}") from None
+    """``latents.npz``, every field checked (:func:`seqgen.validate.read_latents`)."""
+    return read_latents(run.latents)
 
 
 def latents_hash(run: RunDir) -> str | None:

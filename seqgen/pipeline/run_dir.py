@@ -1,12 +1,30 @@
 """A self-describing run directory: resolved config, weights, latents, priors, metrics, samples, plots."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 from pathlib import Path
 
-from ..artefacts import ArtefactError, read_json, write_json
+from ..artefacts import ArtefactError, read_json_object, write_json
 from ..config import Config, from_dict
+from ..errors import ConfigError
+from ..paths import PathError, check_name, open_regular
+
+
+def fingerprint(path: Path) -> str:
+    """Content hash of a file (what a later stage was made from)."""
+    h = hashlib.sha256()
+    with open_regular(path) as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+#: the stage to rerun when an artefact no longer matches what it was made from
+RERUN = {"latents.npz": "seqgen train RUN (it re-encodes the latents)",
+         "prior": "seqgen train RUN, or seqgen fit-prior RUN --force for an added prior"}
 
 
 def config_hash(cfg: Config, *sections: str, ignore: tuple[str, ...] = (), extra: dict | None = None) -> str:
@@ -42,7 +60,9 @@ class RunDir:
     samples = property(lambda self: self.path / "samples")
 
     def extra_prior(self, label: str) -> Path:
-        return self.path / "priors" / label
+        if label == "default":
+            raise PathError("prior label 'default' is the run's own prior; choose another --label")
+        return self.path / "priors" / check_name("prior label", label)
 
     def prior_path(self, label: str | None) -> Path:
         """The recipe's prior (``label`` None or "default") or one added by ``seqgen fit-prior``."""
@@ -59,7 +79,10 @@ class RunDir:
     def load_config(self) -> Config:
         if not self.path.is_dir():
             raise ArtefactError(f"{self.path} is not a run directory (no such folder); train one with `seqgen train`")
-        return from_dict(read_json(self.config))
+        try:
+            return from_dict(read_json_object(self.config))
+        except ConfigError as e:
+            raise ArtefactError(f"{self.config}: {e}") from None
 
     def save_config(self, cfg: Config) -> None:
         write_json(self.config, cfg.to_dict())
@@ -74,13 +97,13 @@ class RunDir:
             return data
         if not self.data.exists():
             raise ArtefactError(f"{self.path} does not record where its data came from (no data.json); pass --data")
-        root = read_json(self.data).get("root")
+        root = read_json_object(self.data).get("root")
         if not isinstance(root, str) or not Path(root).is_dir():
             raise ArtefactError(f"the data this run was trained on ({root}) is gone; pass --data PATH")
         return root
 
     def read_metrics(self) -> dict:
-        return read_json(self.metrics) if self.metrics.exists() else {}
+        return read_json_object(self.metrics) if self.metrics.exists() else {}
 
     def update_metrics(self, **parts) -> dict:
         """Merge top-level ``parts`` into metrics.json (atomically)."""
@@ -97,6 +120,75 @@ class RunDir:
         """The config hash recorded beside an artefact (None if absent/unreadable)."""
         meta = artefact.with_suffix(".json")
         try:
-            return read_json(meta).get("config", {}).get("_stage_hash") if meta.exists() else None
+            cfg = read_json_object(meta).get("config", {}) if meta.exists() else {}
         except ArtefactError:
             return None
+        h = cfg.get("_stage_hash") if isinstance(cfg, dict) else None
+        return h if isinstance(h, str) else None
+
+    # ------------------------------------------------------------------ provenance and locking
+    def record_sources(self, artefact: Path, *sources: Path) -> None:
+        """Write into ``artefact``'s JSON the content hashes of the files it was made from."""
+        meta_path = artefact.with_suffix(".json")
+        meta = read_json_object(meta_path) if meta_path.exists() else {}
+        meta["_made_from"] = {s.name: fingerprint(s) for s in sources}
+        write_json(meta_path, meta)
+
+    def sources_match(self, artefact: Path, source: Path) -> bool:
+        """False if ``artefact`` records a hash of ``source`` that is not the current one."""
+        meta_path = artefact.with_suffix(".json")
+        try:
+            made_from = read_json_object(meta_path).get("_made_from", {}) if meta_path.exists() else {}
+        except ArtefactError:
+            return False
+        return not isinstance(made_from, dict) or made_from.get(source.name, fingerprint(source)) == fingerprint(source)
+
+    def check_sources(self, prior: Path) -> None:
+        """Refuse a mix of stages: the latents must come from this autoencoder.pt and ``prior`` from these
+        latents (an interrupted retrain leaves a new autoencoder beside an old prior). Runs written before
+        hashes were recorded pass."""
+        for artefact, source, stage in ((self.latents, self.autoencoder, "latents.npz"), (prior, self.latents, "prior")):
+            made_from = read_json_object(artefact.with_suffix(".json")).get("_made_from", {})
+            if not isinstance(made_from, dict) or source.name not in made_from:
+                continue
+            if made_from[source.name] != fingerprint(source):
+                raise ArtefactError(f"{artefact.with_suffix('.json')} was made from another {source.name} than the one in "
+                                    f"{self.path} (an interrupted or concurrent run?); rerun {RERUN[stage]}")
+
+    @contextlib.contextmanager
+    def lock(self, create: bool = False):
+        """Hold an exclusive lock on the run directory (``RUN/.lock``) while a command writes to it;
+        a second writer gets one clear error instead of interleaving with the first. ``create``: make
+        the folder if missing (``train``); otherwise it must be a run directory already."""
+        import fcntl
+
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_dir():
+            raise ArtefactError(f"{self.path} is not a run directory (no such folder); train one with `seqgen train`")
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise PathError(f"{self.path} is in use by another seqgen command (pid {other}); "
+                                f"wait for it or use another run directory") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield self
+        finally:
+            os.close(fd)
+
+
+#: what a run directory holds before any stage has produced something
+_BOOKKEEPING = {"config.json", "train.log", "metrics.json", ".lock"}
+
+
+def remove_if_unused(run: RunDir) -> None:
+    """Delete a run directory a failed command just created, if it holds nothing but bookkeeping."""
+    import shutil
+
+    if run.path.is_dir() and not run.path.is_symlink() and all(
+            p.name in _BOOKKEEPING and p.is_file() for p in run.path.iterdir()):
+        shutil.rmtree(run.path, ignore_errors=True)

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from ..artefacts import read_json, write_json
 from ..codecs.io import encode_sequences, load_codec, save_codec
-from ..config import Config
+from ..config import Config, trust_components
 from ..data.fingerprint import fingerprint
 from ..errors import DataError
 from ..priors import Prior
-from .build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset, resolve_device
+from ..device import resolve_device
+from ..paths import log_handler
+from .build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset
 from .examples import load_split, to_units
 from .latents import label_prior, latents_hash, load_latents, save_latents, standardise
 from .run_dir import RunDir, config_hash
@@ -30,6 +32,7 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     from ..training.loop import train_codec
 
+    trust_components(cfg)  # the caller's own config: its dotted-path components may be imported
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     rep = build_representation(cfg)
@@ -120,7 +123,8 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     lat = load_latents(run)
     h = config_hash(cfg, *PRIOR_SECTIONS) + (latents_hash(run) or "") + ("" if only_label is None else f"y{only_label}")
     name = label or "default"
-    if not force and path.with_suffix(".json").exists() and run.stage_hash(path) == h:
+    if not force and path.with_suffix(".json").exists() and run.stage_hash(path) == h \
+            and run.sources_match(path, run.latents):
         log.info("prior %s: found %s for this config and latents, skipping", name, path)
         return Prior.load(path)
     Z, lengths = standardise(lat, "train", only_label)
@@ -134,6 +138,7 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     fit_s = time.perf_counter() - t0
     prior.save(path)
     _stamp(path, h)
+    run.record_sources(path, run.latents)
     rec = {"type": cfg.prior.type, "fit_seconds": fit_s, "train_ll_per_frame": prior.score(Z, lengths),
            "test_ll_per_frame": prior.score(Zt, lt), "config": cfg.to_dict()["prior"]}
     log.info("prior %s: %s", name, _fmt(rec))
@@ -176,7 +181,7 @@ def _attach_log(run: RunDir) -> None:
     for h in list(root.handlers):
         if getattr(h, "_seqgen_run", False):
             root.removeHandler(h)
-    fh = logging.FileHandler(run.log)
+    fh = log_handler(run.log)
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     fh._seqgen_run = True
     root.addHandler(fh)

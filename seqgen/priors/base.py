@@ -22,6 +22,11 @@ from ..registry import PRIORS
 
 Sequences = list  # list[np.ndarray (T_i, D)]
 
+#: largest latent dimension a saved prior may claim
+MAX_DIM = 4096
+#: largest magnitude of a saved prior parameter (standardised latent space)
+MAX_ABS = 1e6
+
 
 def as_sequences(Z, lengths: Sequence[int] | None = None) -> list[np.ndarray]:
     """Normalise ``Z`` (array ``(N, D)`` [+ lengths] or list of ``(T_i, D)``) to a list of float64 arrays."""
@@ -95,8 +100,8 @@ class Prior(ABC):
         ``temperature`` scales the emission noise (0 = means / modes only, 1 = the fitted model).
         """
         self._check_fitted()
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not (np.isfinite(temperature) and temperature >= 0):
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
         lengths = [int(t) for t in lengths]
         if any(t <= 0 for t in lengths):
             raise ValueError(f"sequence lengths must be positive, got {lengths}")
@@ -137,19 +142,42 @@ class Prior(ABC):
 
     @classmethod
     def load(cls, path) -> "Prior":
-        """Rebuild a prior saved by :meth:`save` (the class is looked up in the registry)."""
-        _, cfg, state = load_arrays(Path(path), kind="prior")
+        """Rebuild a prior saved by :meth:`save`: the class is a registered one (a subclass of ``cls``),
+        its kwargs are checked against its signature and its arrays by :meth:`check_state`."""
+        from ..components import checked_kwargs, construct, resolve_component
+
+        path = Path(path)
+        where = path.with_suffix(".json")
+        _, cfg, state = load_arrays(path, kind="prior")
+        if not isinstance(cfg, dict):
+            raise ArtefactError(f"{where}: config must be an object")
         cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}  # "_..." = bookkeeping, not kwargs
+        prior_cls = resolve_component(PRIORS, cfg.pop("type", None), where, cls)
+        prior = construct(prior_cls, checked_kwargs(prior_cls, cfg, where, "prior"), where)
         try:
-            prior_cls = PRIORS.resolve(cfg.pop("type"), allow_import=False)
-        except (ValueError, KeyError) as e:
-            raise ArtefactError(f"{path}: {e}") from None
-        if cls is not Prior and not issubclass(prior_cls, cls):
-            raise ArtefactError(f"{path} holds a {prior_cls.__name__}, not a {cls.__name__}")
-        prior = prior_cls(**cfg)
-        prior.dim_ = int(state.pop("dim_"))
-        prior.load_state_dict(state)
+            dim = state.pop("dim_")
+            if dim.shape != () or dim.dtype.kind not in "iu" or not 1 <= int(dim) <= MAX_DIM:
+                raise ValueError(f"dim_ must be an integer in [1, {MAX_DIM}], got {dim!r}")
+            prior.dim_ = int(dim)
+            prior.load_state_dict(state)
+            if prior.dim_ != int(dim):
+                raise ValueError(f"dim_ says {int(dim)}, the arrays are {prior.dim_}-dimensional")
+            prior.check_state()
+        except (KeyError, ValueError, TypeError, IndexError, np.linalg.LinAlgError, RuntimeError) as e:
+            what = f"missing array {e}" if isinstance(e, KeyError) else str(e)
+            raise ArtefactError(f"{path.with_suffix('.npz')}: invalid {prior_cls.__name__} state: {what}") from None
         return prior
+
+    def check_state(self) -> None:
+        """Raise ``ValueError`` unless the loaded state is usable: by default every fitted array attribute
+        (``*_``) is finite and below ``MAX_ABS`` in magnitude (priors live in standardised latent space,
+        where 1e300 is no parameter but a way to make every sample Inf). Subclasses add shape and range checks."""
+        for k, v in vars(self).items():
+            if k.endswith("_") and isinstance(v, np.ndarray) and v.dtype.kind in "fc":
+                if not np.isfinite(v).all():
+                    raise ValueError(f"{k} holds NaN or Inf")
+                if v.size and np.abs(v).max() > MAX_ABS:
+                    raise ValueError(f"{k} holds values beyond {MAX_ABS:g} in magnitude")
 
     # ----------------------------------------------------------------- hooks
     @abstractmethod

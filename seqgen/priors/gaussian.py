@@ -5,6 +5,7 @@ import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
 
 from .base import Prior, register_prior
+from .checks import check_covariances, check_shape
 
 COVARIANCE_TYPES = ("spherical", "diag", "full")
 LOG_2PI = np.log(2.0 * np.pi)
@@ -101,3 +102,10 @@ class GaussianPrior(Prior):
 
     def load_state_dict(self, state):
         self._set_params(state["mean_"], state["covariance_"])
+
+    def check_state(self):
+        super().check_state()
+        D = self.dim_
+        check_shape("mean_", self.mean_, (D,))
+        check_shape("covariance_", self.covariance_, {"full": (D, D), "diag": (D,), "spherical": ()}[self.covariance_type])
+        check_covariances("covariance_", self.covariance_, self.covariance_type == "full")

@@ -6,6 +6,7 @@ from scipy.linalg import cholesky, solve_triangular
 from scipy.special import logsumexp, ndtr
 
 from .base import Prior, register_prior
+from .checks import check_covariances, check_probabilities, check_shape
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 LOG_2PI = np.log(2.0 * np.pi)
@@ -135,3 +136,12 @@ class GMMPrior(Prior):
 
     def load_state_dict(self, state):
         self._set_params(state["weights_"], state["means_"], state["covariances_"])
+
+    def check_state(self):
+        super().check_state()
+        K, D = self.n_components, self.dim_
+        check_probabilities("weights_", self.weights_)
+        check_shape("means_", self.means_, (K, D))
+        shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[self.covariance_type]
+        check_shape("covariances_", self.covariances_, shape)
+        check_covariances("covariances_", self.covariances_, self.covariance_type in ("full", "tied"))

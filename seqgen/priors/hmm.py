@@ -22,6 +22,7 @@ from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
 from .base import Prior, concat, make_rng, register_prior
+from .checks import check_covariances, check_probabilities
 
 LOG_2PI = np.log(2.0 * np.pi)
 COVARIANCE_TYPES = ("diag", "full")
@@ -508,6 +509,16 @@ class HMMPrior(Prior):
         self._set_params({k[:-1]: v for k, v in state.items() if k != "history_"})
         if "history_" in state:
             self.history_ = list(np.asarray(state["history_"]))
+
+    def check_state(self):
+        super().check_state()  # shapes and finiteness: _set_params
+        check_probabilities("startprob_", self.startprob_)
+        # with end_prob, "end" is one more outgoing transition: [transmat | endprob] rows sum to 1
+        out = np.concatenate([self.transmat_, self.endprob_[:, None]], 1) if self.end_prob else self.transmat_
+        check_probabilities("transmat_" + " | endprob_" * self.end_prob, out)
+        if self.n_mix > 1:
+            check_probabilities("weights_", self.weights_)
+        check_covariances("covars_", self.covars_, self.covariance_type == "full")
 
     # ----------------------------------------------------------------- scoring
     def _log_prob_sequences(self, seqs):

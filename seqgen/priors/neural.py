@@ -1,8 +1,6 @@
 """Shared pieces of the neural priors (AR, LDE): torch device/state helpers and array (de)serialisation."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .base import Prior
@@ -11,10 +9,9 @@ from .base import Prior
 def torch_device(name: str):
     import torch
 
-    if str(name).startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(f"device {name!r} is not available here; using the CPU", stacklevel=3)
-        name = "cpu"
-    return torch.device(name)
+    from ..device import resolve_device
+
+    return torch.device(resolve_device(name))
 
 
 def module_to_numpy(module, prefix: str = "net.") -> dict[str, np.ndarray]:
@@ -27,6 +24,23 @@ def module_from_numpy(module, state: dict[str, np.ndarray], prefix: str = "net."
 
     sd = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in state.items() if k.startswith(prefix)}
     module.load_state_dict(sd)  # strict: a missing / unexpected tensor is an error
+
+
+def check_module_shapes(factory, state: dict[str, np.ndarray], prefix: str = "net.") -> None:
+    """``ValueError`` unless the module ``factory()`` builds has exactly the tensors of ``state``
+    (built on the ``meta`` device: nothing is allocated)."""
+    import torch
+
+    with torch.device("meta"):
+        want = {prefix + k: tuple(v.shape) for k, v in factory().state_dict().items()}
+    have = {k: tuple(np.shape(v)) for k, v in state.items() if k.startswith(prefix)}
+    if want != have:
+        diff = sorted(set(want.items()) ^ set(have.items()))[:3]
+        raise ValueError(f"network weights do not fit its description (e.g. {diff})")
+    for k in have:
+        v = np.asarray(state[k])
+        if v.dtype.kind not in "fiu" or (v.dtype.kind == "f" and not np.isfinite(v).all()):
+            raise ValueError(f"network weight {k} is not a finite number array")
 
 
 def seeded_init(factory, seed):
@@ -100,6 +114,7 @@ class NeuralPrior(Prior):
         self.history_ = np.asarray(state.get("history_", []))
         self.valid_history_ = np.asarray(state.get("valid_history_", []))
         self.best_epoch_ = int(state.get("best_epoch_", 0))
+        check_module_shapes(self._new_net, state)  # before building it: kwargs may ask for a huge net
         self.net_ = self._new_net()
         module_from_numpy(self.net_, state)
         self.net_.to(torch_device(self.device)).eval()

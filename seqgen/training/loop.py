@@ -18,14 +18,11 @@ import torch
 
 from ..artefacts import ArtefactError, load_torch_state, save_torch_state
 from ..codecs.base import Codec
-from ..errors import SeqgenError
+from ..errors import TrainingError
+from ..validate import check_checkpoint
 from .objective import Objective
 
 CHECKPOINT_KIND = "autoencoder-checkpoint"
-
-
-class NonFiniteLoss(SeqgenError, ArithmeticError):
-    """Training produced a NaN/Inf loss; the model is not saved."""
 
 
 def segments(lengths: np.ndarray, S: int, rng: np.random.Generator | None) -> np.ndarray:
@@ -127,10 +124,9 @@ def train_codec(
                        leave=False, disable=not progress)
         for b in batches:
             losses = objective.step(idx[b : b + batch_size], data.units, optimisers)
-            if not math.isfinite(losses["loss"]):
-                raise NonFiniteLoss(f"training loss became {losses['loss']} at epoch {epoch + 1}, batch "
-                                    f"{b // batch_size + 1}: lower train.lr (now {lr:g}) or check the data "
-                                    f"for NaN/Inf; nothing was saved")
+            if not math.isfinite(losses["loss"]):  # stop here: every later step would only spread the NaN
+                raise TrainingError(f"autoencoder training stopped in epoch {epoch + 1}: the loss is {losses['loss']} "
+                                    f"(learning rate {lr:g} too high, or non-finite data); nothing was saved")
             total, count = total + losses["loss"], count + 1
             batches.set_postfix(loss=f"{total / count:.4f}")
         record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "time_s": time.perf_counter() - t0}
@@ -157,17 +153,13 @@ def _resume(path, codec, objective, optimisers, settings, codec_config, epochs) 
     if config.get("train") != settings or config.get("model") != codec_config:
         raise ValueError(f"checkpoint {path} was written with other settings ({config.get('train')}, "
                          f"{config.get('model')}), not {settings}, {codec_config}")
+    start, history = check_checkpoint(ckpt, epochs, path)
     try:
         codec.load_state_dict(ckpt["model"])
         for k, o in optimisers.items():
             o.load_state_dict(ckpt[f"optimizer.{k}"])
         for k, m in objective.modules().items():
             m.load_state_dict(ckpt[f"objective.{k}"])
-        start, history = ckpt["epoch"], {k: list(v) for k, v in ckpt["history"].items()}
     except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
         raise ArtefactError(f"checkpoint {path} is incomplete or does not fit the model: {e}") from None
-    if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start <= epochs \
-            or any(len(v) != start for v in history.values()):
-        raise ArtefactError(f"checkpoint {path} has an invalid epoch counter {start!r} for {epochs} epochs "
-                            f"(history of {[len(v) for v in history.values()]} epochs)")
     return start, history

@@ -41,7 +41,7 @@ class TangentContinued(nn.Module):
         if not (math.isfinite(threshold) and threshold > 0):
             raise ValueError(f"threshold must be a positive finite number, got {threshold}")
         self.threshold = float(threshold)
-        a = torch.tensor(self.threshold, dtype=torch.float64)
+        a = torch.tensor(self.threshold, dtype=torch.float64, device="cpu")  # also under a meta-device build
         # Python floats, so every dtype (float32 / float64) uses them at its own precision
         self.slope = float(self._log_df(a).exp())
         self.log_slope = float(self._log_df(a))

@@ -1,0 +1,72 @@
+"""Rebuild a registered component from an artefact's description, without trusting the description.
+
+The class comes from the registry by name only (never a module the file names), must subclass the
+registry's base and, when asked, the caller's class; constructor kwargs are checked against its
+signature (names and types) before the call. Any failure is an :class:`ArtefactError` naming the file.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .artefacts import ArtefactError
+from .config import check_options
+from .errors import ConfigError
+from .registry import Registry, RegistryError
+
+
+def resolve_component(registry: Registry, name: Any, where, expected: type | None = None) -> type:
+    """The registered class ``name`` of an artefact at ``where``, a subclass of ``expected`` if given."""
+    try:
+        cls = registry.resolve(name)
+    except RegistryError as e:
+        raise ArtefactError(f"{where}: {e}") from None
+    if expected is not None and not issubclass(cls, expected):
+        raise ArtefactError(f"{where} holds a {cls.__name__}, not a {expected.__name__}")
+    return cls
+
+
+def checked_kwargs(cls: type, kwargs: Any, where, section: str) -> dict:
+    """``kwargs`` from a file, checked against ``cls.__init__`` (unknown names, wrong types)."""
+    if not isinstance(kwargs, dict):
+        raise ArtefactError(f"{where}: {section} must be an object, got {type(kwargs).__name__}")
+    try:
+        return check_options(section, cls, kwargs)
+    except ConfigError as e:
+        raise ArtefactError(f"{where}: {e}") from None
+
+
+def construct(cls: type, kwargs: dict, where):
+    """``cls(**kwargs)``; a constructor's refusal becomes an :class:`ArtefactError` naming ``where``."""
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ArtefactError(f"{where}: cannot rebuild {cls.__name__}: {e}") from None
+
+
+def rebuild_module(registry: Registry, config: Any, state: dict, where):
+    """A registered torch module from ``config = {"type", "kwargs"}`` and a loaded ``state`` dict.
+
+    The module is first built on the ``meta`` device (no memory), so kwargs asking for a huge model
+    are refused by the shape comparison before anything is allocated."""
+    import torch
+
+    if not isinstance(config, dict):
+        raise ArtefactError(f"{where}: config must be an object")
+    cls = resolve_component(registry, config.get("type"), where)
+    kwargs = checked_kwargs(cls, config.get("kwargs", {}), where, "kwargs")
+    with torch.device("meta"):
+        shell = construct(cls, kwargs, where)
+    want = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
+    have = {k: tuple(v.shape) if isinstance(v, torch.Tensor) else None for k, v in state.items()}
+    if want != have:
+        diff = sorted(set(want.items()) ^ set(have.items()))[:3]
+        raise ArtefactError(f"{where}: weights do not fit the described {cls.__name__} (e.g. {diff})")
+    for k, v in state.items():
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise ArtefactError(f"{where}: weight {k} holds NaN or Inf")
+    model = construct(cls, kwargs, where)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, ValueError) as e:
+        raise ArtefactError(f"{where}: weights do not fit the described {cls.__name__}: {e}") from None
+    return model
