@@ -40,7 +40,7 @@ def main() -> None:
     from seqgen.pipeline.examples import load_split, to_units
 
     gen = Generator(a.run_dir)
-    cfg, sr, spec = gen.cfg, gen.sample_rate, gen.spec
+    sr, spec = gen.sample_rate, gen.spec
     N = spec.frame_length
     split = BandNoise(N, a.bands, round(a.crossover * N / sr), spec.window)
     ds, _ = _fsdd(gen, a.data)

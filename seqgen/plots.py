@@ -7,6 +7,19 @@ from pathlib import Path
 import numpy as np
 
 
+def _save(fig, path: str | Path) -> Path:
+    """Write a figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    from .artefacts import atomic_write
+
+    path = Path(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _spec_db(x: np.ndarray, sr: int, n_fft: int = 256) -> np.ndarray:
     import librosa
 
@@ -26,7 +39,6 @@ def spectrogram_comparison(real: list[tuple[str, np.ndarray]], generated: list[t
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from .artefacts import atomic_write
 
     cols = max(len(real), len(generated), 1)
     side_by_side = len(real) == len(generated) == 1
@@ -51,11 +63,7 @@ def spectrogram_comparison(real: list[tuple[str, np.ndarray]], generated: list[t
         fig.colorbar(img, ax=axes, format="%+.0f dB", shrink=0.8)
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def latent_density_figure(Z: np.ndarray, labels: np.ndarray, log_density, samples: np.ndarray,
@@ -68,7 +76,6 @@ def latent_density_figure(Z: np.ndarray, labels: np.ndarray, log_density, sample
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .artefacts import atomic_write
     from .outputs.image import make_grid
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.8), constrained_layout=True)
@@ -90,8 +97,4 @@ def latent_density_figure(Z: np.ndarray, labels: np.ndarray, log_density, sample
     ax2.set_title("decoded prior samples", fontsize=9)
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

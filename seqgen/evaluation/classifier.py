@@ -22,8 +22,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..artefacts import ArtefactError, load_torch_state, read_json, save_torch_state
+from ..artefacts import ArtefactError, read_json
 from ..errors import DataError
+from .saved_net import SavedNet
 
 log = logging.getLogger("seqgen")
 
@@ -127,10 +128,11 @@ def _build_net():
     return Net()
 
 
-class DigitClassifier:
+class DigitClassifier(SavedNet):
     """FSDD digit classifier: ``predict_proba`` -> ``(N, 10)``, ``features`` -> ``(N, 128)`` penultimate layer."""
 
     n_features = 128
+    KIND, VERSION, WHAT = KIND, VERSION, "digit-classifier"
 
     def __init__(self, net=None, device: str = "cpu", info: dict | None = None):
         self.device = device
@@ -166,22 +168,9 @@ class DigitClassifier:
     def accuracy(self, waveforms: Waveforms, labels: Sequence[int], sr: int = SR) -> float:
         return float(np.mean(self.predict_proba(waveforms, sr).argmax(1) == np.asarray(labels)))
 
-    # ---- persistence (torch state dict, weights_only; the JSON beside it holds the training record)
-    def save(self, path: str | os.PathLike) -> None:
-        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
-        save_torch_state(path, KIND, {"version": VERSION, **self.info}, state)
-
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "cpu") -> "DigitClassifier":
-        config, state = load_torch_state(path, kind=KIND)
-        if config.get("version") != VERSION:
-            raise ArtefactError(f"{path}: classifier version {config.get('version')!r}, this seqgen uses {VERSION}")
-        net = _build_net()
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as e:
-            raise ArtefactError(f"{path}: not a digit-classifier state dict ({e})") from None
-        return cls(net, device, info=config)
+    def build_net(cls, config: dict):
+        return _build_net()
 
 
 # ------------------------------------------------------------------ training

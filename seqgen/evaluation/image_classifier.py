@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import ArtefactError, load_torch_state, read_json, save_torch_state
+from ..artefacts import ArtefactError, read_json
 from ..errors import DataError
+from .saved_net import SavedNet
 
 log = logging.getLogger("seqgen")
 
@@ -78,10 +79,11 @@ def as_batch(images):
     return x
 
 
-class ImageDigitClassifier:
+class ImageDigitClassifier(SavedNet):
     """MNIST digit classifier: :meth:`classify` -> ``(P (N, 10), F (N, 128))``; ``info`` holds its training record."""
 
     n_features = 128
+    KIND, VERSION, WHAT = KIND, VERSION, "image digit-classifier"
 
     def __init__(self, net=None, device: str = "cpu", info: dict | None = None):
         self.device = device
@@ -107,21 +109,9 @@ class ImageDigitClassifier:
     def accuracy(self, images, labels) -> float:
         return float(np.mean(self.classify(images)[0].argmax(1) == np.asarray(labels)))
 
-    def save(self, path: str | os.PathLike) -> None:
-        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
-        save_torch_state(path, KIND, {"version": VERSION, **self.info}, state)
-
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "cpu") -> "ImageDigitClassifier":
-        config, state = load_torch_state(path, kind=KIND)
-        if config.get("version") != VERSION:
-            raise ArtefactError(f"{path}: classifier version {config.get('version')!r}, this seqgen uses {VERSION}")
-        net = _build_net()
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as e:
-            raise ArtefactError(f"{path}: not an image digit-classifier state dict ({e})") from None
-        return cls(net, device, info=config)
+    def build_net(cls, config: dict):
+        return _build_net()
 
 
 def _shift(x, max_shift: int, rng: np.random.Generator):

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import ArtefactError, load_torch_state, save_torch_state
+from ..artefacts import ArtefactError
 from ..errors import DataError
+from .saved_net import SavedNet
 
 log = logging.getLogger("seqgen")
 
@@ -78,10 +79,11 @@ def as_batch(images, channels: int):
     return x
 
 
-class ImageFeatureExtractor:
+class ImageFeatureExtractor(SavedNet):
     """:meth:`features` -> ``(N, 128)`` encoder features; ``info`` holds the training record (incl. test MSE)."""
 
     n_features = 128
+    KIND, VERSION, WHAT = KIND, VERSION, "feature-encoder"
 
     def __init__(self, channels: int = 1, net=None, device: str = "cpu", info: dict | None = None):
         self.channels = int(channels)
@@ -107,23 +109,18 @@ class ImageFeatureExtractor:
                    for b in range(0, len(x), batch_size)]
         return sum(err) / max(1, x.numel())
 
-    def save(self, path: str | os.PathLike) -> None:
-        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
-        save_torch_state(path, KIND, {"version": VERSION, "channels": self.channels, **self.info}, state)
+    def config(self) -> dict:
+        return {**super().config(), "channels": self.channels}
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "cpu") -> "ImageFeatureExtractor":
-        config, state = load_torch_state(path, kind=KIND)
-        if config.get("version") != VERSION or config.get("channels") not in (1, 3):
-            raise ArtefactError(f"{path}: feature encoder version {config.get('version')!r} / channels "
-                                f"{config.get('channels')!r}, this seqgen uses version {VERSION}")
-        net = _build_net(config["channels"])
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as e:
-            raise ArtefactError(f"{path}: not a feature-encoder state dict ({e})") from None
-        info = {k: v for k, v in config.items() if k not in ("channels",)}
-        return cls(config["channels"], net, device, info)
+    def build_net(cls, config: dict):
+        if config.get("channels") not in (1, 3):
+            raise ArtefactError(f"feature encoder with channels {config.get('channels')!r}: expected 1 or 3")
+        return _build_net(config["channels"])
+
+    @classmethod
+    def from_config(cls, config: dict, net, device: str):
+        return cls(config["channels"], net, device, {k: v for k, v in config.items() if k != "channels"})
 
 
 def train_extractor(train_images, test_images=None, *, epochs: int | None = None, seed: int | None = None,

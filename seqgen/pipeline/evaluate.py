@@ -26,7 +26,6 @@ from .latents import load_latents, standardise
 
 log = logging.getLogger("seqgen")
 
-EVAL_FILE = "eval.json"
 CALIBRATION_FILE = "score_calibration.json"
 
 
@@ -177,10 +176,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
         if per_label:
             result["label_accuracy"] = per_label
     result["seconds"] = time.perf_counter() - t0
-    path = gen.run.path / EVAL_FILE
-    everything = read_json_object(path) if path.exists() else {}
-    everything[result["prior"]] = result
-    write_json(path, everything)
+    gen.run.record_eval(result)
     return result
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import read_json_object, write_json
+from ..artefacts import read_json_object
 from ..errors import SeqgenError
 from ..evaluation import generative as gm
 from ..evaluation.image_metrics import pixel_memorisation
@@ -33,7 +33,6 @@ from .examples import load_split, reconstruct
 
 log = logging.getLogger("seqgen")
 
-EVAL_FILE = "eval.json"
 
 
 def _images(examples) -> np.ndarray:
@@ -142,10 +141,7 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
                                     "n": len(ll), "dimensions": d,
                                     "note": "density on the codec's latent_dim-dimensional output manifold"}
     result["seconds"] = time.perf_counter() - t0
-    path = gen.run.path / EVAL_FILE
-    everything = read_json_object(path) if path.exists() else {}
-    everything[result["prior"]] = result
-    write_json(path, everything)
+    gen.run.record_eval(result)
     return result
 
 

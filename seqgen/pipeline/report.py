@@ -62,7 +62,7 @@ def audio_report(run, model, rep, test_utts, test_frames, train_utts, cfg: Confi
     """Codec SNR and band metrics on the test split, a 10 s stream and a few utterances, spectrograms (Fig. 6/7)."""
     from .generate import Generator
 
-    spec, sr = rep.spec, rep.sample_rate
+    sr = rep.sample_rate
     ae = reconstruction_metrics(model, rep, test_frames, device, cfg.generate.decoder_noise, cfg.seed)
     for name, m in (("", ae), (" + decoder noise", ae.get("with_decoder_noise"))):
         if m is not None:

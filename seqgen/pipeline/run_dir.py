@@ -102,6 +102,13 @@ class RunDir:
             raise ArtefactError(f"the data this run was trained on ({root}) is gone; pass --data PATH")
         return root
 
+    def record_eval(self, result: dict) -> None:
+        """Add one `seqgen eval` result to ``eval.json`` (one entry per prior label)."""
+        path = self.path / "eval.json"
+        everything = read_json_object(path) if path.exists() else {}
+        everything[result["prior"]] = result
+        write_json(path, everything)
+
     def read_metrics(self) -> dict:
         return read_json_object(self.metrics) if self.metrics.exists() else {}
 

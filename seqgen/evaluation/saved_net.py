@@ -1,0 +1,45 @@
+"""Networks seqgen trains for its own evaluation (digit classifiers, a feature encoder), cached on disk
+as tensor state dicts (``weights_only``) with their training record beside them."""
+from __future__ import annotations
+
+import os
+
+from ..artefacts import ArtefactError, load_torch_state, save_torch_state
+
+
+class SavedNet:
+    """Save / load for a wrapper holding ``net`` and its training record ``info``. Subclasses set
+    ``KIND``, ``VERSION`` (bump to invalidate caches), ``WHAT`` (for messages) and :meth:`build_net`."""
+
+    KIND: str = ""
+    VERSION: int = 0
+    WHAT: str = "network"
+
+    @classmethod
+    def build_net(cls, config: dict):
+        """The untrained architecture a stored ``config`` describes."""
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        """What is stored beside the weights (at least ``version``)."""
+        return {"version": self.VERSION, **self.info}
+
+    @classmethod
+    def from_config(cls, config: dict, net, device: str):
+        return cls(net=net, device=device, info=config)
+
+    def save(self, path: str | os.PathLike) -> None:
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        save_torch_state(path, self.KIND, self.config(), state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "cpu"):
+        config, state = load_torch_state(path, kind=cls.KIND)
+        if config.get("version") != cls.VERSION:
+            raise ArtefactError(f"{path}: {cls.WHAT} version {config.get('version')!r}, this seqgen uses {cls.VERSION}")
+        net = cls.build_net(config)
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as e:
+            raise ArtefactError(f"{path}: not a {cls.WHAT} state dict ({e})") from None
+        return cls.from_config(config, net, device)
