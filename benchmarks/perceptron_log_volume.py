@@ -38,7 +38,7 @@ def main() -> None:
     gen.model = model.float()
     ll_exact = exact_log_likelihood(gen, X)
     diff = paper - exact
-    res = {"run": str(a.run_dir), "n_test": len(X), "latent_dim": model.latent_dim,
+    res = {"run": Path(a.run_dir).name, "n_test": len(X), "latent_dim": model.latent_dim,
            "exact_log_volume": {"mean": float(exact.mean()), "std": float(exact.std())},
            "paper_log_volume": {"mean": float(paper.mean()), "std": float(paper.std())},
            "paper_minus_exact": {"mean": float(diff.mean()), "std": float(diff.std())},
