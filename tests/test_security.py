@@ -154,3 +154,14 @@ def test_entry_point_components_resolve_and_are_checked(monkeypatch):
     with pytest.raises(RegistryError, match="not a Prior subclass"):
         PRIORS.resolve("plugin_bad")
     PRIORS._items.pop("plugin_prior", None)
+
+
+@pytest.mark.parametrize("kwargs", [{"frame_length": 10**9}, {"latent_dim": 10**12}, {"channels": [32, 1e300, 32]}])
+def test_autoencoder_kwargs_sizing_cpu_buffers_are_bounded(tiny_run, tmp_path, fsdd_root, kwargs):
+    import resource
+
+    run = copy_run(tiny_run, tmp_path)
+    edit_json(run / "autoencoder.json", lambda m: m["config"]["kwargs"].update(kwargs))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    one_line_error(invoke(*consumers(run, tmp_path, fsdd_root)["generate"], ok=False), "autoencoder")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000
