@@ -112,3 +112,12 @@ def test_special_file_as_recipe_include_is_refused(tmp_path, alarm):
     os.mkfifo(tmp_path / "base.toml")
     (tmp_path / "r.toml").write_text('include = "base.toml"\n')
     one_line_error(invoke("train", tmp_path / "r.toml", ok=False), "not a regular file")
+
+
+@pytest.mark.parametrize("name", ["prior.npz", "config.json", "latents.npz"])
+def test_artefact_symlink_out_of_the_run_is_refused(tiny_run, tmp_path, name):
+    run = copy_run(tiny_run, tmp_path)
+    outside = tmp_path / f"outside_{name}"
+    (run / name).rename(outside)
+    (run / name).symlink_to(outside)
+    one_line_error(invoke("generate", run, "--seconds", 0.5, "--out", tmp_path / "o.wav", ok=False), "symbolic link")

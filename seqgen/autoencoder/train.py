@@ -11,8 +11,8 @@ import torch
 import torch.nn as nn
 
 from ..artefacts import ArtefactError, load_torch_state, save_torch_state
-from ..registry import AUTOENCODERS
 from ..errors import TrainingError
+from ..registry import AUTOENCODERS
 from ..validate import check_checkpoint
 from .losses import make_loss
 

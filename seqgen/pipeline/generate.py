@@ -34,9 +34,8 @@ class Generator:
         utterance lengths from that label's training sequences. ``decoder_noise``: std scale of the
         decoder's high-band noise (band-split models; default: the recipe's ``generate.decoder_noise``; 0 = none)."""
         from ..autoencoder.train import load_autoencoder
-        from .train import label_prior
-
         from ..device import resolve_device
+        from .train import label_prior
 
         device = resolve_device(device)
         self.run = RunDir(run_dir)

@@ -23,8 +23,8 @@ def fingerprint(path: Path) -> str:
 
 
 #: the stage to rerun when an artefact no longer matches what it was made from
-RERUN = {"latents.npz": "seqgen train RUN (it re-encodes the latents)",
-         "prior": "seqgen train RUN, or seqgen fit-prior RUN --force for an added prior"}
+RERUN = {"latents.npz": "seqgen train {run} (it re-encodes the latents)",
+         "prior": "seqgen train {run}, or seqgen fit-prior {run} --force for an added prior"}
 
 
 def config_hash(cfg: Config, *sections: str, ignore: tuple[str, ...] = ()) -> str:
@@ -45,13 +45,21 @@ class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
+    def _own(self, name: str, *siblings: str) -> Path:
+        """``RUN/name``, refusing it (and its ``siblings`` suffixes) if a symlink leads out of the run directory."""
+        p = self.path / name
+        for q in [p, *(p.with_suffix(s) for s in siblings)]:
+            if q.is_symlink() and not Path(os.path.realpath(q)).is_relative_to(Path(os.path.realpath(self.path))):
+                raise PathError(f"{q} is a symbolic link out of the run directory; refusing to follow it")
+        return p
+
     # artefact paths
-    config = property(lambda self: self.path / "config.json")
-    autoencoder = property(lambda self: self.path / "autoencoder.pt")
-    checkpoint = property(lambda self: self.path / "checkpoint.pt")
-    latents = property(lambda self: self.path / "latents.npz")
-    prior = property(lambda self: self.path / "prior")  # + .json / .npz
-    metrics = property(lambda self: self.path / "metrics.json")
+    config = property(lambda self: self._own("config.json"))
+    autoencoder = property(lambda self: self._own("autoencoder.pt", ".json"))
+    checkpoint = property(lambda self: self._own("checkpoint.pt", ".json"))
+    latents = property(lambda self: self._own("latents.npz", ".json"))
+    prior = property(lambda self: self._own("prior", ".json", ".npz"))
+    metrics = property(lambda self: self._own("metrics.json"))
     log = property(lambda self: self.path / "train.log")
     plots = property(lambda self: self.path / "plots")
     samples = property(lambda self: self.path / "samples")
@@ -59,7 +67,7 @@ class RunDir:
     def extra_prior(self, label: str) -> Path:
         if label == "default":
             raise PathError("prior label 'default' is the run's own prior; choose another --label")
-        return self.path / "priors" / check_name("prior label", label)
+        return self._own(f"priors/{check_name('prior label', label)}", ".json", ".npz")
 
     def prior_path(self, label: str | None) -> Path:
         """The recipe's prior (``label`` None or "default") or one added by ``seqgen fit-prior``."""
@@ -134,8 +142,9 @@ class RunDir:
             if not isinstance(made_from, dict) or source.name not in made_from:
                 continue
             if made_from[source.name] != fingerprint(source):
-                raise ArtefactError(f"{artefact.with_suffix('.json')} was made from another {source.name} than the one in "
-                                    f"{self.path} (an interrupted or concurrent run?); rerun {RERUN[stage]}")
+                raise ArtefactError(f"{artefact.with_suffix('.json')} was made from another {source.name} than the one "
+                                    f"in {self.path} (an interrupted or concurrent run?); "
+                                    f"rerun {RERUN[stage].format(run=self.path)}")
 
     @contextlib.contextmanager
     def lock(self, create: bool = False):
