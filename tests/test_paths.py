@@ -121,3 +121,14 @@ def test_artefact_symlink_out_of_the_run_is_refused(tiny_run, tmp_path, name):
     (run / name).rename(outside)
     (run / name).symlink_to(outside)
     one_line_error(invoke("generate", run, "--seconds", 0.5, "--out", tmp_path / "o.wav", ok=False), "symbolic link")
+
+
+def test_train_replaces_a_symlinked_log_instead_of_appending_through_it(tmp_path, fsdd_root):
+    run = tmp_path / "run"
+    run.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (run / "train.log").symlink_to(victim)
+    res = invoke("train", REPO / "recipes" / "audio_folder", "--out", run, "--data", tmp_path / "none", ok=False)
+    one_line_error(res, "no audio data")
+    assert victim.read_text() == "precious\n" and not (run / "train.log").is_symlink()

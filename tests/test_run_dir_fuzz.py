@@ -8,6 +8,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -131,12 +132,13 @@ def test_mutated_run_directory_is_one_line_at_most(pristine, fsdd_root, tmp_path
             "score": ["score", wav, run, "--data", fsdd_root],
             "eval": ["eval", run, "--count", 2, "--no-reference", "--data", fsdd_root]}[command]
     before = _tree(base)
-    import sys
-
     sys.path.insert(0, str(base))  # "evilmod:x" would import if anything imported what a file names
+    cwd = os.getcwd()
+    os.chdir(base)  # a relative path written by mistake lands where the check below sees it
     try:
         res = invoke(*args, ok=False)
     finally:
+        os.chdir(cwd)
         sys.path.remove(str(base))
         sys.modules.pop("evilmod", None)
     assert res.exit_code in (0, 1, 2), res.output
