@@ -47,16 +47,22 @@ def consumers(run, tmp_path, fsdd_root):
 HOSTILE_TYPES = ["os:system", "subprocess:call", "builtins:eval", "os.system", "posix:system"]
 
 
+def hostile_kwargs(target: str, command: str) -> dict:
+    """The keyword arguments that make ``target(**kwargs)`` run ``command``."""
+    if target.startswith("subprocess"):
+        return {"args": command, "shell": True}
+    if target.startswith("builtins"):
+        return {"source": f"__import__('os').system({command!r})"}
+    return {"command": command}
+
+
 @pytest.mark.parametrize("command", ["generate", "score", "eval"])
 @pytest.mark.parametrize("target", HOSTILE_TYPES)
 def test_prior_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_root, command, target):
     run = copy_run(tiny_run, tmp_path)
     marker = tmp_path / "flag-file"
 
-    def hostile(meta):
-        meta["config"] = {"type": target, "command": f"touch {marker}", "args": f"touch {marker}",
-                          "source": f"open({str(marker)!r}, 'w')"}
-    edit_json(run / "prior.json", hostile)
+    edit_json(run / "prior.json", lambda m: m.update(config={"type": target, **hostile_kwargs(target, f"touch {marker}")}))
     res = invoke(*consumers(run, tmp_path, fsdd_root)[command], ok=False)
     one_line_error(res, "prior.json")
     assert not marker.exists()
@@ -66,8 +72,8 @@ def test_prior_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_roo
 def test_autoencoder_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_root, target):
     run = copy_run(tiny_run, tmp_path)
     marker = tmp_path / "flag-file"
-    edit_json(run / "autoencoder.json", lambda m: m.update(config={"type": target, "kwargs": {
-        "command": f"id > {marker}", "args": f"id > {marker}", "source": "1"}}))
+    edit_json(run / "autoencoder.json", lambda m: m.update(config={"type": target,
+                                                                    "kwargs": hostile_kwargs(target, f"id > {marker}")}))
     res = invoke(*consumers(run, tmp_path, fsdd_root)["generate"], ok=False)
     one_line_error(res, "autoencoder.pt")
     assert not marker.exists()
