@@ -36,7 +36,8 @@ def checked_kwargs(cls: type, kwargs: Any, where, section: str) -> dict:
         raise ArtefactError(f"{where}: {section} must be an object, got {type(kwargs).__name__}")
     for k, v in kwargs.items():
         for x in v if isinstance(v, (list, tuple)) else [v]:
-            if isinstance(x, (int, float)) and not isinstance(x, bool) and not (math.isfinite(x) and abs(x) <= MAX_NUMBER):
+            number = isinstance(x, (int, float)) and not isinstance(x, bool)
+            if number and not (math.isfinite(x) and abs(x) <= MAX_NUMBER):
                 raise ArtefactError(f"{where}: {section}.{k} = {x!r} is not a finite number of at most {MAX_NUMBER:g}")
     if "frame_length" in kwargs:  # sizes buffers on the CPU even on the meta device: the recipe's bound
         try:

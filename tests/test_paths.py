@@ -69,7 +69,8 @@ def test_generate_never_writes_over_an_input_or_artefact(tiny_run, tmp_path, fsd
 def test_output_container_follows_the_extension(tiny_run, tmp_path):
     invoke("generate", tiny_run, "--seconds", 0.5, "--out", tmp_path / "x.flac")
     assert sf.info(tmp_path / "x.flac").format == "FLAC"
-    one_line_error(invoke("generate", tiny_run, "--seconds", 0.5, "--out", tmp_path / "x.mp3", ok=False), ".wav or .flac")
+    res = invoke("generate", tiny_run, "--seconds", 0.5, "--out", tmp_path / "x.mp3", ok=False)
+    one_line_error(res, ".wav or .flac")
     assert not (tmp_path / "x.mp3").exists()
 
 

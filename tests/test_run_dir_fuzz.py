@@ -114,7 +114,8 @@ def _tree(root: Path) -> dict:
     return {p.relative_to(root): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
-@settings(max_examples=int(os.environ.get("SEQGEN_FUZZ_EXAMPLES", 25)), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=int(os.environ.get("SEQGEN_FUZZ_EXAMPLES", 25)), deadline=None,
+          suppress_health_check=list(HealthCheck), database=None)
 @given(data=st.data())
 def test_mutated_run_directory_is_one_line_at_most(pristine, fsdd_root, tmp_path_factory, data):
     base = tmp_path_factory.mktemp("case")

@@ -62,7 +62,8 @@ def test_prior_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_roo
     run = copy_run(tiny_run, tmp_path)
     marker = tmp_path / "flag-file"
 
-    edit_json(run / "prior.json", lambda m: m.update(config={"type": target, **hostile_kwargs(target, f"touch {marker}")}))
+    config = {"type": target, **hostile_kwargs(target, f"touch {marker}")}
+    edit_json(run / "prior.json", lambda m: m.update(config=config))
     res = invoke(*consumers(run, tmp_path, fsdd_root)[command], ok=False)
     one_line_error(res, "prior.json")
     assert not marker.exists()
@@ -72,8 +73,8 @@ def test_prior_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_roo
 def test_autoencoder_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_root, target):
     run = copy_run(tiny_run, tmp_path)
     marker = tmp_path / "flag-file"
-    edit_json(run / "autoencoder.json", lambda m: m.update(config={"type": target,
-                                                                    "kwargs": hostile_kwargs(target, f"id > {marker}")}))
+    config = {"type": target, "kwargs": hostile_kwargs(target, f"id > {marker}")}
+    edit_json(run / "autoencoder.json", lambda m: m.update(config=config))
     res = invoke(*consumers(run, tmp_path, fsdd_root)["generate"], ok=False)
     one_line_error(res, "autoencoder.pt")
     assert not marker.exists()

@@ -85,7 +85,8 @@ class Generator:
         """One latent sequence -> waveform (untrimmed overlap-add: (T-1)*hop + frame_length samples)."""
         x = overlap_add(self.decode(z_std, noise_rng), self.spec).astype(np.float32)
         if not np.isfinite(x).all():
-            raise SeqgenError(f"decoded audio holds NaN or Inf: the prior or autoencoder in {self.run.path} is degenerate")
+            raise SeqgenError(f"decoded audio holds NaN or Inf: the prior or autoencoder in {self.run.path} "
+                              f"is degenerate")
         return x
 
     # ------------------------------------------------------------------ modes

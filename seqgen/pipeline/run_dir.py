@@ -137,7 +137,8 @@ class RunDir:
         """Refuse a mix of stages: the latents must come from this autoencoder.pt and ``prior`` from these
         latents (an interrupted retrain leaves a new autoencoder beside an old prior). Runs written before
         hashes were recorded pass."""
-        for artefact, source, stage in ((self.latents, self.autoencoder, "latents.npz"), (prior, self.latents, "prior")):
+        pairs = ((self.latents, self.autoencoder, "latents.npz"), (prior, self.latents, "prior"))
+        for artefact, source, stage in pairs:
             made_from = read_json_object(artefact.with_suffix(".json")).get("_made_from", {})
             if not isinstance(made_from, dict) or source.name not in made_from:
                 continue
