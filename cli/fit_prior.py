@@ -57,8 +57,9 @@ def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, devi
     click.echo(f"{'prior':<14}{'type':<10}{'train nats/frame':>18}{'test nats/frame':>17}{'fit s':>8}")
     priors = run.read_metrics().get("priors", {})
     for name, r in sorted(priors.items() if isinstance(priors, dict) else []):
-        if not (isinstance(r, dict) and isinstance(r.get("type"), str) and all(
-                isinstance(r.get(k), (int, float)) for k in ("train_ll_per_frame", "test_ll_per_frame", "fit_seconds"))):
+        numbers = ("train_ll_per_frame", "test_ll_per_frame", "fit_seconds")
+        if not (isinstance(r, dict) and isinstance(r.get("type"), str)
+                and all(isinstance(r.get(k), (int, float)) for k in numbers)):
             continue  # a damaged record is not worth a traceback here
         click.echo(f"{name:<14}{r['type']:<10}{r['train_ll_per_frame']:>18.2f}{r['test_ll_per_frame']:>17.2f}"
                    f"{r['fit_seconds']:>8.1f}")

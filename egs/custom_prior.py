@@ -7,8 +7,10 @@ A prior is a subclass of ``seqgen.priors.Prior`` implementing five hooks: ``_fit
 ``_log_prob_frames`` (frames i.i.d.; or ``_log_prob_sequences`` for priors with memory), ``_sample``,
 ``state_dict`` and ``load_state_dict``. ``@register_prior("student_t")`` makes it a registry name, so a
 recipe can say ``prior.type = "student_t"`` once the module is imported, or name it by dotted path
-(``prior.type = "mypkg.priors:StudentTPrior"``) without registering. Saved priors store only plain
-arrays; loading never imports a module by itself, so import (register) the class before ``Prior.load``.
+(``prior.type = "mypkg.priors:StudentTPrior"``), which registers it for that process. Saved priors store
+only plain arrays; loading never imports a module a file names, so register the class (import it, or
+install it as a ``seqgen.priors`` entry point) before ``Prior.load``. ``check_state`` may add checks of the
+loaded arrays (the default refuses NaN, Inf and absurd magnitudes).
 """
 from __future__ import annotations
 

@@ -6,12 +6,17 @@ signature (names and types) before the call. Any failure is an :class:`ArtefactE
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .artefacts import ArtefactError
-from .config import check_options
+from .config import check_options, check_range
 from .errors import ConfigError
 from .registry import Registry, RegistryError
+
+
+#: largest magnitude of a number among a file's constructor kwargs (seeds are 32-bit)
+MAX_NUMBER = 2**32
 
 
 def resolve_component(registry: Registry, name: Any, where, expected: type | None = None) -> type:
@@ -29,6 +34,22 @@ def checked_kwargs(cls: type, kwargs: Any, where, section: str) -> dict:
     """``kwargs`` from a file, checked against ``cls.__init__`` (unknown names, wrong types)."""
     if not isinstance(kwargs, dict):
         raise ArtefactError(f"{where}: {section} must be an object, got {type(kwargs).__name__}")
+    for k, v in kwargs.items():
+        for x in v if isinstance(v, (list, tuple)) else [v]:
+            number = isinstance(x, (int, float)) and not isinstance(x, bool)
+            if number and not (math.isfinite(x) and abs(x) <= MAX_NUMBER):
+                raise ArtefactError(f"{where}: {section}.{k} = {x!r} is not a finite number of at most {MAX_NUMBER:g}")
+    # the unit geometry sizes buffers on the CPU even on the meta device: the recipe's bounds apply
+    bounds = [("representation.frame_length", kwargs["frame_length"], "frame_length")] if "frame_length" in kwargs else []
+    shape = kwargs.get("unit_shape")
+    if isinstance(shape, (list, tuple)) and len(shape) == 3:
+        bounds += [(f"representation.{k}", v, f"unit_shape[{i}]")
+                   for i, (k, v) in enumerate(zip(("channels", "height", "width"), shape))]
+    try:
+        for key, value, name in bounds:
+            check_range(key, value, f"{section}.{name}")
+    except ConfigError as e:
+        raise ArtefactError(f"{where}: {e}") from None
     try:
         return check_options(section, cls, kwargs)
     except ConfigError as e:

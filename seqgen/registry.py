@@ -22,7 +22,8 @@ from .errors import SeqgenError
 T = TypeVar("T")
 
 #: a registered name or dotted path: identifiers joined by "." with at most one ":"
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?")
+_IDENTS = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+_DOTTED = re.compile(rf"{_IDENTS}(:{_IDENTS})?")
 
 
 class RegistryError(SeqgenError, ValueError):

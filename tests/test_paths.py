@@ -69,7 +69,8 @@ def test_generate_never_writes_over_an_input_or_artefact(tiny_run, tmp_path, fsd
 def test_output_container_follows_the_extension(tiny_run, tmp_path):
     invoke("generate", tiny_run, "--seconds", 0.5, "--out", tmp_path / "x.flac")
     assert sf.info(tmp_path / "x.flac").format == "FLAC"
-    one_line_error(invoke("generate", tiny_run, "--seconds", 0.5, "--out", tmp_path / "x.mp3", ok=False), ".wav or .flac")
+    res = invoke("generate", tiny_run, "--seconds", 0.5, "--out", tmp_path / "x.mp3", ok=False)
+    one_line_error(res, ".wav or .flac")
     assert not (tmp_path / "x.mp3").exists()
 
 
@@ -112,3 +113,27 @@ def test_special_file_as_recipe_include_is_refused(tmp_path, alarm):
     os.mkfifo(tmp_path / "base.toml")
     (tmp_path / "r.toml").write_text('include = "base.toml"\n')
     one_line_error(invoke("train", tmp_path / "r.toml", ok=False), "not a regular file")
+
+
+@pytest.mark.parametrize("name", ["prior.npz", "config.json", "latents.npz"])
+def test_artefact_symlink_out_of_the_run_is_refused(tiny_run, tmp_path, name):
+    run = copy_run(tiny_run, tmp_path)
+    outside = tmp_path / f"outside_{name}"
+    (run / name).rename(outside)
+    (run / name).symlink_to(outside)
+    one_line_error(invoke("generate", run, "--seconds", 0.5, "--out", tmp_path / "o.wav", ok=False), "symbolic link")
+
+
+def test_train_replaces_a_symlinked_log_instead_of_appending_through_it(tmp_path, fsdd_root):
+    run = tmp_path / "run"
+    run.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (run / "train.log").symlink_to(victim)
+    res = invoke("train", REPO / "recipes" / "audio_folder", "--out", run, "--data", tmp_path / "none", ok=False)
+    one_line_error(res, "no audio data")  # no data: the run directory is not touched at all
+    assert victim.read_text() == "precious\n"
+    invoke("train", REPO / "recipes" / "spoken_digits", "--out", run, "--data", fsdd_root, "--set", "data.digits=[0]",
+           "--set", 'data.speakers=["jackson"]', "--set", "train.epochs=0", "--set", "prior.type=gaussian")
+    assert victim.read_text() == "precious\n" and not (run / "train.log").is_symlink()
+    assert "data: fsdd from" in (run / "train.log").read_text()

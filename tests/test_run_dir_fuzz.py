@@ -8,6 +8,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -113,7 +114,8 @@ def _tree(root: Path) -> dict:
     return {p.relative_to(root): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
-@settings(max_examples=int(os.environ.get("SEQGEN_FUZZ_EXAMPLES", 25)), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=int(os.environ.get("SEQGEN_FUZZ_EXAMPLES", 25)), deadline=None,
+          suppress_health_check=list(HealthCheck), database=None)
 @given(data=st.data())
 def test_mutated_run_directory_is_one_line_at_most(pristine, fsdd_root, tmp_path_factory, data):
     base = tmp_path_factory.mktemp("case")
@@ -131,12 +133,13 @@ def test_mutated_run_directory_is_one_line_at_most(pristine, fsdd_root, tmp_path
             "score": ["score", wav, run, "--data", fsdd_root],
             "eval": ["eval", run, "--count", 2, "--no-reference", "--data", fsdd_root]}[command]
     before = _tree(base)
-    import sys
-
     sys.path.insert(0, str(base))  # "evilmod:x" would import if anything imported what a file names
+    cwd = os.getcwd()
+    os.chdir(base)  # a relative path written by mistake lands where the check below sees it
     try:
         res = invoke(*args, ok=False)
     finally:
+        os.chdir(cwd)
         sys.path.remove(str(base))
         sys.modules.pop("evilmod", None)
     assert res.exit_code in (0, 1, 2), res.output

@@ -47,16 +47,23 @@ def consumers(run, tmp_path, fsdd_root):
 HOSTILE_TYPES = ["os:system", "subprocess:call", "builtins:eval", "os.system", "posix:system"]
 
 
+def hostile_kwargs(target: str, command: str) -> dict:
+    """The keyword arguments that make ``target(**kwargs)`` run ``command``."""
+    if target.startswith("subprocess"):
+        return {"args": command, "shell": True}
+    if target.startswith("builtins"):
+        return {"source": f"__import__('os').system({command!r})"}
+    return {"command": command}
+
+
 @pytest.mark.parametrize("command", ["generate", "score", "eval"])
 @pytest.mark.parametrize("target", HOSTILE_TYPES)
 def test_prior_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_root, command, target):
     run = copy_run(tiny_run, tmp_path)
     marker = tmp_path / "flag-file"
 
-    def hostile(meta):
-        meta["config"] = {"type": target, "command": f"touch {marker}", "args": f"touch {marker}",
-                          "source": f"open({str(marker)!r}, 'w')"}
-    edit_json(run / "prior.json", hostile)
+    config = {"type": target, **hostile_kwargs(target, f"touch {marker}")}
+    edit_json(run / "prior.json", lambda m: m.update(config=config))
     res = invoke(*consumers(run, tmp_path, fsdd_root)[command], ok=False)
     one_line_error(res, "prior.json")
     assert not marker.exists()
@@ -66,8 +73,8 @@ def test_prior_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_roo
 def test_autoencoder_json_naming_a_function_never_runs_it(tiny_run, tmp_path, fsdd_root, target):
     run = copy_run(tiny_run, tmp_path)
     marker = tmp_path / "flag-file"
-    edit_json(run / "autoencoder.json", lambda m: m.update(config={"type": target, "kwargs": {
-        "command": f"id > {marker}", "args": f"id > {marker}", "source": "1"}}))
+    config = {"type": target, "kwargs": hostile_kwargs(target, f"id > {marker}")}
+    edit_json(run / "autoencoder.json", lambda m: m.update(config=config))
     res = invoke(*consumers(run, tmp_path, fsdd_root)["generate"], ok=False)
     one_line_error(res, "autoencoder.pt")
     assert not marker.exists()
@@ -154,3 +161,14 @@ def test_entry_point_components_resolve_and_are_checked(monkeypatch):
     with pytest.raises(RegistryError, match="not a Prior subclass"):
         PRIORS.resolve("plugin_bad")
     PRIORS._items.pop("plugin_prior", None)
+
+
+@pytest.mark.parametrize("kwargs", [{"frame_length": 10**9}, {"latent_dim": 10**12}, {"channels": [32, 1e300, 32]}])
+def test_autoencoder_kwargs_sizing_cpu_buffers_are_bounded(tiny_run, tmp_path, fsdd_root, kwargs):
+    import resource
+
+    run = copy_run(tiny_run, tmp_path)
+    edit_json(run / "autoencoder.json", lambda m: m["config"]["kwargs"].update(kwargs))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    one_line_error(invoke(*consumers(run, tmp_path, fsdd_root)["generate"], ok=False), "autoencoder")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000

@@ -23,8 +23,8 @@ def fingerprint(path: Path) -> str:
 
 
 #: the stage to rerun when an artefact no longer matches what it was made from
-RERUN = {"latents.npz": "seqgen train RUN (it re-encodes the latents)",
-         "prior": "seqgen train RUN, or seqgen fit-prior RUN --force for an added prior"}
+RERUN = {"latents.npz": "seqgen train {run} (it re-encodes the latents)",
+         "prior": "seqgen train {run}, or seqgen fit-prior {run} --force for an added prior"}
 
 
 def config_hash(cfg: Config, *sections: str, ignore: tuple[str, ...] = (), extra: dict | None = None) -> str:
@@ -47,14 +47,22 @@ class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
+    def _own(self, name: str, *siblings: str) -> Path:
+        """``RUN/name``, refusing it (and its ``siblings`` suffixes) if a symlink leads out of the run directory."""
+        p = self.path / name
+        for q in [p, *(p.with_suffix(s) for s in siblings)]:
+            if q.is_symlink() and not Path(os.path.realpath(q)).is_relative_to(Path(os.path.realpath(self.path))):
+                raise PathError(f"{q} is a symbolic link out of the run directory; refusing to follow it")
+        return p
+
     # artefact paths
-    config = property(lambda self: self.path / "config.json")
-    autoencoder = property(lambda self: self.path / "autoencoder.pt")
-    checkpoint = property(lambda self: self.path / "checkpoint.pt")
-    latents = property(lambda self: self.path / "latents.npz")
-    prior = property(lambda self: self.path / "prior")  # + .json / .npz
-    metrics = property(lambda self: self.path / "metrics.json")
-    data = property(lambda self: self.path / "data.json")  # where the data came from + its fingerprint
+    config = property(lambda self: self._own("config.json"))
+    autoencoder = property(lambda self: self._own("autoencoder.pt", ".json"))
+    checkpoint = property(lambda self: self._own("checkpoint.pt", ".json"))
+    latents = property(lambda self: self._own("latents.npz", ".json"))
+    prior = property(lambda self: self._own("prior", ".json", ".npz"))
+    metrics = property(lambda self: self._own("metrics.json"))
+    data = property(lambda self: self._own("data.json"))  # where the data came from + its fingerprint
     log = property(lambda self: self.path / "train.log")
     plots = property(lambda self: self.path / "plots")
     samples = property(lambda self: self.path / "samples")
@@ -62,7 +70,7 @@ class RunDir:
     def extra_prior(self, label: str) -> Path:
         if label == "default":
             raise PathError("prior label 'default' is the run's own prior; choose another --label")
-        return self.path / "priors" / check_name("prior label", label)
+        return self._own(f"priors/{check_name('prior label', label)}", ".json", ".npz")
 
     def prior_path(self, label: str | None) -> Path:
         """The recipe's prior (``label`` None or "default") or one added by ``seqgen fit-prior``."""
@@ -154,13 +162,15 @@ class RunDir:
         """Refuse a mix of stages: the latents must come from this autoencoder.pt and ``prior`` from these
         latents (an interrupted retrain leaves a new autoencoder beside an old prior). Runs written before
         hashes were recorded pass."""
-        for artefact, source, stage in ((self.latents, self.autoencoder, "latents.npz"), (prior, self.latents, "prior")):
+        pairs = ((self.latents, self.autoencoder, "latents.npz"), (prior, self.latents, "prior"))
+        for artefact, source, stage in pairs:
             made_from = read_json_object(artefact.with_suffix(".json")).get("_made_from", {})
             if not isinstance(made_from, dict) or source.name not in made_from:
                 continue
             if made_from[source.name] != fingerprint(source):
-                raise ArtefactError(f"{artefact.with_suffix('.json')} was made from another {source.name} than the one in "
-                                    f"{self.path} (an interrupted or concurrent run?); rerun {RERUN[stage]}")
+                raise ArtefactError(f"{artefact.with_suffix('.json')} was made from another {source.name} than the one "
+                                    f"in {self.path} (an interrupted or concurrent run?); "
+                                    f"rerun {RERUN[stage].format(run=self.path)}")
 
     @contextlib.contextmanager
     def lock(self, create: bool = False):

@@ -107,5 +107,6 @@ class GaussianPrior(Prior):
         super().check_state()
         D = self.dim_
         check_shape("mean_", self.mean_, (D,))
-        check_shape("covariance_", self.covariance_, {"full": (D, D), "diag": (D,), "spherical": ()}[self.covariance_type])
+        shape = {"full": (D, D), "diag": (D,), "spherical": ()}[self.covariance_type]
+        check_shape("covariance_", self.covariance_, shape)
         check_covariances("covariance_", self.covariance_, self.covariance_type == "full")
