@@ -172,9 +172,12 @@ class TorchBackend(EMBackend):
             for chunk in self.chunks:
                 s = self.summarize(params, chunk)
                 stats = s if stats is None else stats + s
-        pr = self.prior
-        new, occupancy = m_step_diag(stats, pr.transmat_prior, pr.min_covar, pr.end_prob)
+        new, occupancy = self.m_step(stats)
         return new, stats.loglik, occupancy
+
+    def m_step(self, stats: DiagStats):
+        pr = self.prior
+        return m_step_diag(stats, pr.transmat_prior, pr.min_covar, pr.end_prob)
 
     def describe(self):
         return f"torch {self.device} {str(self.dtype).removeprefix('torch.')}, {len(self.chunks)} chunk(s)"
