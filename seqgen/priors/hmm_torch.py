@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .hmm import DiagStats, EMBackend, m_step_diag
+from .hmm_distributed import all_reduce_stats, process_group, shard
 
 #: padded frames per chunk of sequences: bounds memory (~8 tensors of chunk x K) and keeps
 #: float32 partial sums short before they are accumulated in float64 across chunks
@@ -146,8 +147,9 @@ class TorchBackend(EMBackend):
         super().__init__(prior, seqs)
         self.device = torch.device(prior.device)
         self.dtype = dtype
-        self.shift = np.concatenate(seqs).mean(0)
-        self.chunks = _pack(seqs, self.shift, self.device, chunk_frames)
+        self.shift = np.concatenate(seqs).mean(0)  # of all the data: the same on every rank
+        self.rank, self.world = process_group()
+        self.chunks = _pack(shard(seqs, self.rank, self.world), self.shift, self.device, chunk_frames)
 
     def summarize(self, params: dict, chunk) -> DiagStats:
         """Sufficient statistics of one chunk under ``params`` (the E-step)."""
@@ -172,6 +174,8 @@ class TorchBackend(EMBackend):
             for chunk in self.chunks:
                 s = self.summarize(params, chunk)
                 stats = s if stats is None else stats + s
+        if self.world > 1:  # data-parallel: sum the shards' statistics (hmm_distributed)
+            stats = all_reduce_stats(stats, self.device)
         new, occupancy = self.m_step(stats)
         return new, stats.loglik, occupancy
 
@@ -180,7 +184,8 @@ class TorchBackend(EMBackend):
         return m_step_diag(stats, pr.transmat_prior, pr.min_covar, pr.end_prob)
 
     def describe(self):
-        return f"torch {self.device} {str(self.dtype).removeprefix('torch.')}, {len(self.chunks)} chunk(s)"
+        note = f"torch {self.device} {str(self.dtype).removeprefix('torch.')}, {len(self.chunks)} chunk(s)"
+        return note + (f" on rank {self.rank} of {self.world}" if self.world > 1 else "")
 
 
 def torch_log_prob(params: dict, seqs: list[np.ndarray], device: str = "cpu", dtype=torch.float64) -> np.ndarray:

@@ -147,4 +147,5 @@ class TorchFullBackend(TorchBackend):
         return m_step_full(stats, pr.transmat_prior, pr.min_covar, pr.end_prob)
 
     def describe(self):
-        return f"torch {self.device} float64 full covariance, {len(self.chunks)} chunk(s)"
+        note = f"torch {self.device} float64 full covariance, {len(self.chunks)} chunk(s)"
+        return note + (f" on rank {self.rank} of {self.world}" if self.world > 1 else "")
