@@ -54,6 +54,12 @@ def log_emission(Xc: torch.Tensor, mu: torch.Tensor, var: torch.Tensor) -> torch
 
 
 def forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, posteriors: bool = True):
+    """:func:`_forward_backward` with one intra-op thread on the CPU (see :class:`_serial`)."""
+    with _serial(logB.device):
+        return _forward_backward(logB, lengths, pi, A, e, posteriors)
+
+
+def _forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, posteriors: bool = True):
     """Scaled forward-backward on a padded batch ``logB (T, B, K)`` (Rabiner eqs. 18-25, 91-97).
 
     ``b_t = exp(log b_t - max_k log b_t)``; ``alpha_t = (alpha_{t-1} A) * b_t / c_t`` with ``c_t``
@@ -117,6 +123,32 @@ def forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, p
     Q = (b[1:] * beta[1:] / c[1:, :, None]).reshape(-1, K)
     xi_sum = A * (P.T @ Q)
     return loglik, gamma, xi_sum
+
+
+class _serial:
+    """One intra-op thread on the CPU for the forward-backward pass.
+
+    Its work is ~20 small kernels per time step on ``(B, K)`` blocks plus elementwise passes over
+    ``(T, B, K)``; threads cost more in synchronisation than they save, and two traps make them far
+    slower: :class:`_flush_denormals` sets the flush-to-zero flag of the *calling* thread only, so
+    OpenMP workers still take the ~100x slow path on subnormal probabilities, and on a CPU shared with
+    other processes every step waits for the slowest, descheduled thread. Measured at K = 300, 25k
+    frames, torch's default 2 threads on a loaded 2-core machine: 4.1-6.2 s per diagonal E-step,
+    1.3-1.5 s with this pass serial. The emission and statistics products (large GEMMs) keep the
+    default threads.
+    """
+
+    def __init__(self, device: torch.device):
+        self.cpu = device.type == "cpu"
+
+    def __enter__(self):
+        if self.cpu:
+            self.n = torch.get_num_threads()
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        if self.cpu:
+            torch.set_num_threads(self.n)
 
 
 class _flush_denormals:
