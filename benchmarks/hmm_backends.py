@@ -2,6 +2,11 @@
 
     python benchmarks/hmm_backends.py                      # synthetic 80-d HMM data, K=300, 10 EM iterations
     python benchmarks/hmm_backends.py --latents runs/spoken_digits   # a run's latents (or an npz: Z, lengths)
+    python benchmarks/hmm_backends.py --covariance full --backends torch,hmmlearn --iters 2
+
+GFLOP/s is the model count of the dominant matrix products of one EM iteration (:func:`em_flops`)
+divided by the measured seconds: the rate the torch backend reaches, and hmmlearn's *effective*
+rate on the same work.
 
 Every backend starts from the same k-means initialisation (same seed) and runs ``--iters`` EM
 iterations; the table gives seconds per iteration, the speed-up over hmmlearn and the final
@@ -37,6 +42,20 @@ def synthetic(n_states: int, dim: int, n_frames: int, seq_len: int, seed: int) -
     return seqs
 
 
+def em_flops(n_frames: int, n_states: int, dim: int, covariance_type: str) -> float:
+    """Floating-point operations of one EM iteration's matrix products (torch backend's algorithm).
+
+    Forward, backward and the transition statistics: ``3 x 2 N K^2``. Diagonal emissions and
+    statistics: four ``(N, D) x (D, K)`` products, ``8 N K D``. Full: two products with the packed
+    second moments ``(N, D (D + 1) / 2) x (., K)``, ``4 N K D (D + 1) / 2`` (+ ``4 N K D`` first moments).
+    """
+    N, K, D = n_frames, n_states, dim
+    recursion = 6.0 * N * K * K
+    if covariance_type == "diag":
+        return recursion + 8.0 * N * K * D
+    return recursion + 4.0 * N * K * D * (D + 1) / 2 + 4.0 * N * K * D
+
+
 def load_latents(path: str) -> list[np.ndarray]:
     """A run directory (its standardised training latents, what the prior is fitted on) or an npz
     with arrays ``Z (N, D)`` and ``lengths``."""
@@ -59,52 +78,73 @@ def main(argv=None) -> None:
     ap.add_argument("--states", type=int, default=300)
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--backends", default="torch,hmmlearn,pomegranate", help="comma-separated")
+    ap.add_argument("--covariance", default="diag", choices=("diag", "full"))
     ap.add_argument("--dim", type=int, default=80, help="synthetic data only")
     ap.add_argument("--frames", type=int, default=25_000, help="synthetic data only")
     ap.add_argument("--seq-len", type=int, default=100, help="synthetic data only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS / torch threads for every backend (1: fair to hmmlearn's serial C++, and "
-                         "multi-threaded BLAS collapses on a CPU shared with other jobs)")
+                         "multi-threaded BLAS collapses on a CPU shared with other jobs; 0: the defaults)")
     args = ap.parse_args(argv)
+    run_limited(args)
 
+
+def run_limited(args) -> list[dict]:
+    """:func:`run` under ``args.threads`` torch / BLAS threads (0 = leave the defaults)."""
     import torch
     from threadpoolctl import threadpool_limits
 
+    if not args.threads:
+        return run(args)
+    n = torch.get_num_threads()
     torch.set_num_threads(args.threads)
-    with threadpool_limits(args.threads):
-        run(args)
+    try:
+        with threadpool_limits(args.threads):
+            return run(args)
+    finally:
+        torch.set_num_threads(n)
 
 
-def run(args) -> None:
+def run(args) -> list[dict]:
+    import torch
 
     seqs = load_latents(args.latents) if args.latents else synthetic(args.states, args.dim, args.frames, args.seq_len, args.seed)
     n_frames = sum(len(s) for s in seqs)
     print(f"data: {'latents ' + args.latents if args.latents else 'synthetic HMM'}: {len(seqs)} sequences, "
-          f"{n_frames} frames, D={seqs[0].shape[1]}; K={args.states}, {args.iters} EM iterations")
+          f"{n_frames} frames, D={seqs[0].shape[1]}; K={args.states}, {args.covariance} covariance, "
+          f"{args.iters} EM iterations")
     print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{args.threads} thread(s), load average before {os.getloadavg()[0]:.2f}")
+          f"{torch.get_num_threads()} torch thread(s), load average before {os.getloadavg()[0]:.2f}")
+    flops = em_flops(n_frames, args.states, seqs[0].shape[1], args.covariance)
 
     rows = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        h = HMMPrior(n_states=args.states, backend=backend, n_iter=args.iters, tol=0.0, random_state=args.seed)
+        h = HMMPrior(n_states=args.states, covariance_type=args.covariance, backend=backend, n_iter=args.iters,
+                     tol=0.0, random_state=args.seed)
         t0 = time.perf_counter()
         h.fit(seqs, progress=True)
         total = time.perf_counter() - t0
         sec = float(np.mean(h.iter_seconds_))
-        rows.append(dict(backend=backend, sec=sec, iters=len(h.iter_seconds_), init=total - sum(h.iter_seconds_),
-                         score=h.score(seqs), note=h.backend_note_, reseeded=h.n_reseeded_,
-                         load=os.getloadavg()[0]))
-        print(f"  {backend}: {sec:.2f} s/iter, final {rows[-1]['score']:.4f} nats/frame", flush=True)
+        rows.append(dict(backend=backend, covariance=args.covariance, sec=sec, iters=len(h.iter_seconds_),
+                         init=total - sum(h.iter_seconds_), score=h.score(seqs), history=list(map(float, h.history_)),
+                         gflops=flops / sec / 1e9, note=h.backend_note_, reseeded=h.n_reseeded_,
+                         load=os.getloadavg()[0], frames=n_frames, states=args.states, dim=seqs[0].shape[1],
+                         threads=torch.get_num_threads()))
+        print(f"  {backend}: {sec:.2f} s/iter, {rows[-1]['gflops']:.1f} GFLOP/s, final {rows[-1]['score']:.6f} "
+              f"nats/frame", flush=True)
 
     ref = next((r["sec"] for r in rows if r["backend"] == "hmmlearn"), None)
     print()
-    print("| backend | s / EM iter | x hmmlearn | iters | init + setup s | final log-lik / frame | re-seeded | load | notes |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| backend | s / EM iter | x hmmlearn | GFLOP/s | iters | init + setup s | final log-lik / frame | re-seeded "
+          "| load | notes |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        ratio = f"{ref / r['sec']:.3g}" if ref else "-"
-        print(f"| {r['backend']} | {r['sec']:.3f} | {ratio} | {r['iters']} | {r['init']:.1f} | {r['score']:.4f} | "
-              f"{r['reseeded']} | {r['load']:.1f} | {r['note']} |")
+        r["x_hmmlearn"] = ref / r["sec"] if ref else None
+        ratio = f"{r['x_hmmlearn']:.3g}" if ref else "-"
+        print(f"| {r['backend']} | {r['sec']:.3f} | {ratio} | {r['gflops']:.2f} | {r['iters']} | {r['init']:.1f} | "
+              f"{r['score']:.6f} | {r['reseeded']} | {r['load']:.1f} | {r['note']} |")
+    return rows
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ CONFIGS: dict[str, list[dict]] = {
         dict(kwargs=dict(n_states=3, n_iter=5, backend=b), history=True, em=True, bad=dict(n_states=0),
              id=f"hmm-{b}")
         for b in ("torch", "hmmlearn", "pomegranate")
-    ],
+    ] + [dict(kwargs=dict(n_states=3, n_iter=5, covariance_type="full"), em=True, bad=dict(n_states=0),
+              id="hmm-torch-full")],
     "ar": [dict(kwargs=dict(hidden=16, n_mix=2, max_epochs=4, batch_size=4, lr=1e-2), history=True,
                 bad=dict(hidden=0))],
     "lde": [dict(kwargs=dict(n_mix=2, max_filters=8, max_epochs=4, batch_size=32, lr=1e-2), history=True,

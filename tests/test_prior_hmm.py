@@ -261,7 +261,7 @@ def test_end_prob_sequences_end():
 @pytest.mark.parametrize("kw,match", [
     ({"n_states": 0}, "n_states"), ({"covariance_type": "tied"}, "covariance_type"), ({"min_covar": 0}, "min_covar"),
     ({"backend": "nope"}, "backend"), ({"transmat_prior": -1}, "transmat_prior"), ({"device": "gpu"}, "device"),
-    ({"covariance_type": "full"}, "torch backend"), ({"n_mix": 2}, "torch backend"),
+    ({"backend": "pomegranate", "covariance_type": "full"}, "pomegranate"), ({"n_mix": 2}, "torch backend"),
     ({"backend": "hmmlearn", "end_prob": True}, "hmmlearn"), ({"backend": "pomegranate", "n_mix": 2}, "pomegranate"),
 ])
 def test_bad_hyper_parameters(kw, match):

@@ -14,6 +14,7 @@ from ..errors import DataError
 from ..priors import Prior
 from ..device import resolve_device
 from ..paths import log_handler
+from ..training.distributed import env_rank, env_world_size
 from .build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset
 from .examples import load_split, to_units
 from .latents import label_prior, latents_hash, load_latents, save_latents, standardise
@@ -53,13 +54,16 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     run = RunDir(out)
     run.path.mkdir(parents=True, exist_ok=True)
-    _attach_log(run)
+    main = env_rank() == 0  # under torchrun every rank trains the codec; rank 0 alone writes the run
+    if main:
+        _attach_log(run)
     timings = {**run.read_metrics().get("timings_s", {}), **timings}
     log.info("data: %s from %s", cfg.data.source, where)
     log.info("data: %d train / %d test examples, %d train units", len(train_ex), len(test_ex),
              sum(len(u) for u in train_units))
-    run.save_config(cfg)
-    run.save_data(provenance)
+    if main:
+        run.save_config(cfg)
+        run.save_data(provenance)
 
     # ---- stage 2: codec (its hash covers the config sections it depends on and the data's identity)
     ae_hash = config_hash(cfg, *AE_SECTIONS, ignore=("train.prior_per_label",),
@@ -79,11 +83,15 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
             device=device, seed=cfg.seed, checkpoint_path=run.checkpoint, resume=resume, progress=progress,
             log=lambda ep, rec: log.info("autoencoder epoch %d: %s", ep, _fmt(rec)),
         )
+        if not main:
+            return run
         timings["autoencoder"] = time.perf_counter() - t0
         save_codec(run.autoencoder, model)
         _stamp(run.autoencoder, ae_hash)
-        run.update_metrics(autoencoder_history=history)
+        run.update_metrics(autoencoder_history=history, world_size=env_world_size())
         _invalidate(run.latents.with_suffix(".json"))
+    if not main:
+        return run
 
     # ---- stage 3: encode latents (cached for prior comparisons)
     t0 = time.perf_counter()

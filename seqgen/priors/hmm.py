@@ -32,7 +32,6 @@ INITS = ("kmeans", "random")
 DEAD_OCCUPANCY = 1e-3
 #: (backend, feature) -> why it is refused; checked at construction
 UNSUPPORTED = {
-    ("torch", "full"): "covariance_type='full' is not supported by torch backend, use backend='hmmlearn'",
     ("torch", "mix"): "n_mix > 1 (GMM emissions) is not supported by torch backend, use backend='hmmlearn'",
     ("pomegranate", "full"): "covariance_type='full' is not supported by pomegranate backend, use backend='hmmlearn'",
     ("pomegranate", "mix"): "n_mix > 1 is not supported by pomegranate backend, use backend='hmmlearn'",
@@ -227,7 +226,9 @@ class EMBackend(ABC):
 
 
 def _make_backend(prior: "HMMPrior", seqs) -> EMBackend:
-    if prior.backend == "torch":
+    if prior.backend == "torch" and prior.covariance_type == "full":
+        from .hmm_torch_full import TorchFullBackend as cls
+    elif prior.backend == "torch":
         from .hmm_torch import TorchBackend as cls
     elif prior.backend == "hmmlearn":
         from .hmm_hmmlearn import HmmlearnBackend as cls
@@ -244,7 +245,7 @@ class HMMPrior(Prior):
     Parameters
     ----------
     n_states : number of hidden states K.
-    covariance_type : "diag" or "full".
+    covariance_type : "diag" or "full" (torch: float64 Cholesky E-step, :mod:`.hmm_torch_full`).
     n_mix : Gaussians per state (``> 1`` = GMM-HMM, hmmlearn backend only).
     backend : "torch" (seqgen's batched EM, CPU/CUDA), "hmmlearn" or "pomegranate". Every backend
         yields the same fitted arrays; scoring and sampling never use backend objects.

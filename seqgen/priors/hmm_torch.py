@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .hmm import DiagStats, EMBackend, m_step_diag
+from .hmm_distributed import all_reduce_stats, process_group, shard
 
 #: padded frames per chunk of sequences: bounds memory (~8 tensors of chunk x K) and keeps
 #: float32 partial sums short before they are accumulated in float64 across chunks
@@ -53,6 +54,12 @@ def log_emission(Xc: torch.Tensor, mu: torch.Tensor, var: torch.Tensor) -> torch
 
 
 def forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, posteriors: bool = True):
+    """:func:`_forward_backward` with one intra-op thread on the CPU (see :class:`_serial`)."""
+    with _serial(logB.device):
+        return _forward_backward(logB, lengths, pi, A, e, posteriors)
+
+
+def _forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, posteriors: bool = True):
     """Scaled forward-backward on a padded batch ``logB (T, B, K)`` (Rabiner eqs. 18-25, 91-97).
 
     ``b_t = exp(log b_t - max_k log b_t)``; ``alpha_t = (alpha_{t-1} A) * b_t / c_t`` with ``c_t``
@@ -118,6 +125,32 @@ def forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, p
     return loglik, gamma, xi_sum
 
 
+class _serial:
+    """One intra-op thread on the CPU for the forward-backward pass.
+
+    Its work is ~20 small kernels per time step on ``(B, K)`` blocks plus elementwise passes over
+    ``(T, B, K)``; threads cost more in synchronisation than they save, and two traps make them far
+    slower: :class:`_flush_denormals` sets the flush-to-zero flag of the *calling* thread only, so
+    OpenMP workers still take the ~100x slow path on subnormal probabilities, and on a CPU shared with
+    other processes every step waits for the slowest, descheduled thread. Measured at K = 300, 25k
+    frames, torch's default 2 threads on a loaded 2-core machine: 4.1-6.2 s per diagonal E-step,
+    1.3-1.5 s with this pass serial. The emission and statistics products (large GEMMs) keep the
+    default threads.
+    """
+
+    def __init__(self, device: torch.device):
+        self.cpu = device.type == "cpu"
+
+    def __enter__(self):
+        if self.cpu:
+            self.n = torch.get_num_threads()
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        if self.cpu:
+            torch.set_num_threads(self.n)
+
+
 class _flush_denormals:
     """Treat subnormal floats as 0 on the CPU during the E-step.
 
@@ -146,8 +179,9 @@ class TorchBackend(EMBackend):
         super().__init__(prior, seqs)
         self.device = torch.device(prior.device)
         self.dtype = dtype
-        self.shift = np.concatenate(seqs).mean(0)
-        self.chunks = _pack(seqs, self.shift, self.device, chunk_frames)
+        self.shift = np.concatenate(seqs).mean(0)  # of all the data: the same on every rank
+        self.rank, self.world = process_group()
+        self.chunks = _pack(shard(seqs, self.rank, self.world), self.shift, self.device, chunk_frames)
 
     def summarize(self, params: dict, chunk) -> DiagStats:
         """Sufficient statistics of one chunk under ``params`` (the E-step)."""
@@ -172,12 +206,18 @@ class TorchBackend(EMBackend):
             for chunk in self.chunks:
                 s = self.summarize(params, chunk)
                 stats = s if stats is None else stats + s
-        pr = self.prior
-        new, occupancy = m_step_diag(stats, pr.transmat_prior, pr.min_covar, pr.end_prob)
+        if self.world > 1:  # data-parallel: sum the shards' statistics (hmm_distributed)
+            stats = all_reduce_stats(stats, self.device)
+        new, occupancy = self.m_step(stats)
         return new, stats.loglik, occupancy
 
+    def m_step(self, stats: DiagStats):
+        pr = self.prior
+        return m_step_diag(stats, pr.transmat_prior, pr.min_covar, pr.end_prob)
+
     def describe(self):
-        return f"torch {self.device} {str(self.dtype).removeprefix('torch.')}, {len(self.chunks)} chunk(s)"
+        note = f"torch {self.device} {str(self.dtype).removeprefix('torch.')}, {len(self.chunks)} chunk(s)"
+        return note + (f" on rank {self.rank} of {self.world}" if self.world > 1 else "")
 
 
 def torch_log_prob(params: dict, seqs: list[np.ndarray], device: str = "cpu", dtype=torch.float64) -> np.ndarray:

@@ -4,6 +4,10 @@ Every objective (:mod:`.objective`) runs through :func:`train_codec`; the order 
 depends only on ``(seed, epoch)``, and a checkpoint (codec, objective networks, optimisers, epoch,
 history) is written atomically after every epoch, so resuming from epoch k ends with the same
 weights as an uninterrupted run.
+
+Under ``torchrun`` (world size > 1) the same loop trains data-parallel (:mod:`.distributed`): the
+codec is wrapped in DistributedDataParallel, each rank takes its share of every global batch, and
+rank 0 alone writes checkpoints.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from ..artefacts import ArtefactError, load_torch_state, save_torch_state
 from ..codecs.base import Codec
 from ..errors import TrainingError
 from ..validate import check_checkpoint
+from . import distributed
 from .objective import Objective
 
 CHECKPOINT_KIND = "autoencoder-checkpoint"
@@ -88,12 +93,17 @@ def train_codec(
     (zero-padded; 1 for frame-free data). ``resume`` with no checkpoint file starts afresh; one
     written with other settings raises ``ValueError``. Returns the history: per-epoch lists
     ``epoch``, ``train_loss``, ``time_s`` and what ``objective.validate`` reports.
+
+    Launched by ``torchrun`` with several processes, each rank trains on its share of every batch
+    (see :mod:`.distributed`; on CUDA ``device`` becomes ``cuda:LOCAL_RANK``) and only rank 0 writes
+    ``checkpoint_path``; every rank ends with the same weights and history.
     """
     from tqdm.auto import tqdm
 
     if epochs < 0 or batch_size < 1 or segment_units < 1 or not lr > 0:
         raise ValueError("need epochs >= 0, batch_size >= 1, segment_frames >= 1, lr > 0")
-    device = torch.device(device)
+    group = distributed.setup(torch.device(device))
+    device = group.device
     codec.to(device)
     objective.to(device)
     optimisers = objective.configure(lr)
@@ -111,38 +121,52 @@ def train_codec(
         valid = TrainData.stack(valid_seqs, device)
         vidx = torch.as_tensor(segments(valid.lengths, segment_units, None), device=device)
 
+    progress = progress and group.main
     bar = tqdm(range(start, epochs), desc="autoencoder", unit="epoch", disable=not progress,
                initial=start, total=epochs)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        rng = np.random.default_rng([seed, epoch])  # order is a function of (seed, epoch) only: resumable
-        idx = segments(data.lengths, segment_units, rng)
-        idx = torch.as_tensor(idx[rng.permutation(len(idx))], device=device)
-        codec.train()
-        total, count = 0.0, 0
-        batches = tqdm(range(0, len(idx), batch_size), desc=f"epoch {epoch + 1}", unit="batch",
-                       leave=False, disable=not progress)
-        for b in batches:
-            losses = objective.step(idx[b : b + batch_size], data.units, optimisers)
-            if not math.isfinite(losses["loss"]):  # stop here: every later step would only spread the NaN
-                raise TrainingError(f"autoencoder training stopped in epoch {epoch + 1}: the loss is {losses['loss']} "
-                                    f"(learning rate {lr:g} too high, or non-finite data); nothing was saved")
-            total, count = total + losses["loss"], count + 1
-            batches.set_postfix(loss=f"{total / count:.4f}")
-        record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "time_s": time.perf_counter() - t0}
-        if valid_seqs is not None:
-            codec.eval()
-            record.update(objective.validate(vidx, valid.units, batch_size))
-        for k, v in record.items():
-            history.setdefault(k, []).append(v)
-        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
-        if checkpoint_path is not None:
-            state = {"model": codec.state_dict(), "epoch": epoch + 1, "history": history,
-                     **{f"optimizer.{k}": o.state_dict() for k, o in optimisers.items()},
-                     **{f"objective.{k}": m.state_dict() for k, m in objective.modules().items()}}
-            save_torch_state(checkpoint_path, CHECKPOINT_KIND, {"train": settings, "model": codec_config}, state)
-        if log is not None:
-            log(epoch + 1, record)
+    net = distributed.wrap(codec, group)
+    try:
+        for epoch in bar:
+            t0 = time.perf_counter()
+            rng = np.random.default_rng([seed, epoch])  # order is a function of (seed, epoch) only: resumable
+            idx = segments(data.lengths, segment_units, rng)
+            idx = torch.as_tensor(idx[rng.permutation(len(idx))], device=device)
+            codec.train()
+            objective.codec = net  # the objective's forward passes go through DDP (gradient all-reduce)
+            losses_b, sizes = [], []
+            batches = tqdm(range(0, len(idx), batch_size), desc=f"epoch {epoch + 1}", unit="batch",
+                           leave=False, disable=not progress)
+            for b in batches:
+                rows = distributed.share(idx[b : b + batch_size], group)
+                losses = objective.step(rows, data.units, optimisers)
+                if not math.isfinite(losses["loss"]):  # stop here: every later step would only spread the NaN
+                    raise TrainingError(f"autoencoder training stopped in epoch {epoch + 1}: the loss is "
+                                        f"{losses['loss']} (learning rate {lr:g} too high, or non-finite data); "
+                                        f"nothing was saved")
+                losses_b.append(losses["loss"])
+                sizes.append(len(rows))
+                batches.set_postfix(loss=f"{np.mean(losses_b):.4f}")
+            objective.codec = codec
+            losses_b = distributed.mean_losses(losses_b, sizes, group)
+            record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_b)) if losses_b else 0.0,
+                      "time_s": time.perf_counter() - t0}
+            if valid_seqs is not None:
+                codec.eval()
+                record.update(objective.validate(vidx, valid.units, batch_size))
+            for k, v in record.items():
+                history.setdefault(k, []).append(v)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
+            if checkpoint_path is not None and group.main:
+                state = {"model": codec.state_dict(), "epoch": epoch + 1, "history": history,
+                         **{f"optimizer.{k}": o.state_dict() for k, o in optimisers.items()},
+                         **{f"objective.{k}": m.state_dict() for k, m in objective.modules().items()}}
+                save_torch_state(checkpoint_path, CHECKPOINT_KIND, {"train": settings, "model": codec_config}, state)
+            distributed.barrier(group)  # no rank runs ahead of the checkpoint it could be resumed from
+            if log is not None and group.main:
+                log(epoch + 1, record)
+    finally:
+        objective.codec = codec
+    distributed.teardown(group)
     codec.eval()
     return history
 

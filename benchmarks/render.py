@@ -1,0 +1,159 @@
+"""Render README tables from benchmark results (``benchmarks/results/*.json``) and run directories.
+
+    python benchmarks/render.py            # rewrite every marked table in README.md and benchmarks/README.md
+    python benchmarks/render.py --check    # exit 1 if a marked table differs from what its source renders
+
+A table lives between ``<!-- table:KEY -->`` and ``<!-- /table -->``. ``KEY`` is a results file name
+without ``.json`` (``hmm_backends``, ``generation_quick``, ...), or ``run:PATH`` for a run directory's
+``metrics.json`` / ``eval.json`` (PATH relative to the repository). A table whose source is absent (run
+directories are not committed) is left as it is and reported as skipped. ``tests/test_benchmark_tables.py``
+runs the check in the default test suite, so a README number cannot drift from its measurement.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DOCS = ("README.md", "benchmarks/README.md")
+MARKER = re.compile(r"(?P<open><!-- table:(?P<key>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /table -->)", re.S)
+
+
+def _f(x, digits=3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, str):
+        return x
+    return f"{x:.{digits}g}" if abs(x) < 10 ** digits else f"{x:,.0f}"
+
+
+def _table(head: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _footer(doc: dict) -> str:
+    m = doc["meta"]
+    where = f"GPU {m['gpu']}" if m.get("gpu") else "no GPU"
+    return (f"\n\n_{m['date']}, {m['host']}, {m['cpus']} CPUs ({where}), load average {m['load_average']} at the "
+            f"start{', `--quick` sizes' if m.get('quick') else ''}; the machine was shared with other jobs._")
+
+
+def hmm_backends(doc: dict) -> str:
+    rows = [[r["backend"], r["covariance"], r["states"], r["dim"], r["frames"], f"{r['threads']}{' (default)' if r.get('default_threads') else ''}",
+             _f(r["sec"]), f"**{_f(r['x_hmmlearn'])}×**" if r["backend"] == "torch" else "1", _f(r["gflops"]),
+             f"{r['score']:.6f}", f"{r['rel_diff_loglik']:.1e}"] for r in doc["rows"]]
+    head = ["backend", "covariance", "K", "D", "frames", "threads", "s / EM iter", "× hmmlearn", "GFLOP/s",
+            "final log-lik / frame", "rel. diff"]
+    return _table(head, rows) + _footer(doc)
+
+
+def ae_throughput(doc: dict) -> str:
+    rows = [[r["what"], r["batch_frames"], _f(r["frames_per_s"]), _f(r["x_realtime"])] for r in doc["rows"]]
+    return _table(["stage", "frames per batch", "frames / s", "× real time"], rows) + _footer(doc)
+
+
+def generation(doc: dict) -> str:
+    rows = [[f"{r['seconds']:.0f} s", f"{r['wall_s']:.2f} s", f"{r['x_realtime']:.0f}×", f"{r['peak_rss_mb']:.0f} MB"]
+            for r in doc["rows"]]
+    run = doc["rows"][0]["run"] if doc["rows"] else "?"
+    return _table(["output", "wall", "× real time", "peak RSS"], rows) + f"\n\n(run `{run}`)" + _footer(doc)
+
+
+def ddp(doc: dict) -> str:
+    rows = [[r["processes"], f"{r['epoch_s']:.2f}", _f(r["frames_per_s"]), f"{r['speedup']:.2f}×",
+             f"{r['train_loss']:.4f}"] for r in doc["rows"]]
+    return _table(["processes", "epoch s", "frames / s", "speed-up", "train loss"], rows) + _footer(doc)
+
+
+def run_table(run: Path) -> str | None:
+    """A run directory's headline numbers (metrics.json, and eval.json when present)."""
+    if not (run / "metrics.json").exists():
+        return None
+    m = json.loads((run / "metrics.json").read_text())
+    hist = m.get("autoencoder_history", {})
+    prior = m.get("priors", {}).get("default", {})
+    ae = m.get("autoencoder_test", {})
+    rows = [["processes (world size)", m.get("world_size", 1)],
+            ["autoencoder epochs", len(hist.get("epoch", []))],
+            ["final train loss", _f(hist["train_loss"][-1], 4) if hist.get("train_loss") else "–"],
+            ["autoencoder test SNR", f"{ae['snr_db']:.2f} dB" if "snr_db" in ae else "–"],
+            ["prior", prior.get("type", "–")],
+            ["prior log-lik / frame (train / test)",
+             f"{prior['train_ll_per_frame']:.2f} / {prior['test_ll_per_frame']:.2f}" if prior else "–"]]
+    if (run / "eval.json").exists():  # one entry per prior label; the recipe's own prior is "default"
+        gen = json.loads((run / "eval.json").read_text()).get("default", {}).get("rows", {}).get("generated", {})
+        rows += [[label, _f(gen[k])] for label, k in (("generated IS", "inception_score"),
+                                                     ("generated FID (test)", "fid_test")) if gen.get(k) is not None]
+    return _table(["", run.name], rows)
+
+
+TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "generation": generation, "ddp": ddp}
+
+
+def render_key(key: str, root: Path = REPO) -> str | None:
+    """The table ``key`` names, or None when its source does not exist."""
+    if key.startswith("run:"):
+        return run_table(root / key[4:])
+    path = root / "benchmarks" / "results" / f"{key}.json"
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text())
+    return TABLES[doc["name"]](doc)
+
+
+def update_text(text: str, root: Path = REPO) -> tuple[str, list[str], list[str]]:
+    """``text`` with every marked table re-rendered: ``(new_text, changed keys, skipped keys)``."""
+    changed, skipped = [], []
+
+    def sub(m):
+        table = render_key(m["key"], root)
+        if table is None:
+            skipped.append(m["key"])
+            return m[0]
+        body = table.rstrip("\n") + "\n"
+        if body != m["body"]:
+            changed.append(m["key"])
+        return m["open"] + body + m["close"]
+
+    return MARKER.sub(sub, text), changed, skipped
+
+
+def check(root: Path = REPO, docs=DOCS) -> list[str]:
+    """``FILE: KEY`` for every marked table that differs from what its source renders."""
+    out = []
+    for doc in docs:
+        path = root / doc
+        if path.exists():
+            _, changed, _ = update_text(path.read_text(), root)
+            out += [f"{doc}: {k}" for k in changed]
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="report differences, change nothing (exit 1 if any)")
+    ap.add_argument("docs", nargs="*", default=list(DOCS), help="markdown files, relative to the repository")
+    args = ap.parse_args(argv)
+    bad = 0
+    for doc in args.docs:
+        path = REPO / doc
+        text = path.read_text()
+        new, changed, skipped = update_text(text, REPO)
+        for k in skipped:
+            print(f"{doc}: {k}: source missing, left as it is")
+        for k in changed:
+            print(f"{doc}: {k}: {'differs' if args.check else 'updated'}")
+        bad += len(changed)
+        if changed and not args.check:
+            path.write_text(new)
+    return 1 if (args.check and bad) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

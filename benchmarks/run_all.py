@@ -1,0 +1,215 @@
+"""Run seqgen's benchmarks side by side, print their tables and write them to ``benchmarks/results/*.json``.
+
+    python benchmarks/run_all.py --quick                       # minutes on a 2-core CPU
+    python benchmarks/run_all.py --run runs/spoken_digits      # the sizes of the issue (HMM K=300, D=80, 25k frames)
+    python benchmarks/run_all.py --only hmm_backends,ddp --quick
+
+Sections (each one JSON file, rendered into README tables by ``benchmarks/render.py``):
+
+* ``hmm_backends``: torch vs hmmlearn EM, diagonal and full covariances, s / iteration, ratio, GFLOP/s;
+* ``ae_throughput``: the recipe's codec (synthetic frames): training, encoding and decoding frames / s;
+* ``generation``: streamed generation of 10 s and 600 s from a run directory: wall time, real-time factor,
+  peak RSS (each length in a fresh process);
+* ``ddp``: one epoch of codec training in 1 and 2 processes (gloo, CPU, 1 thread each).
+
+Every file records the host, CPU count, torch threads and the load average: on a shared machine the
+numbers of one run are comparable with each other, not with another day's.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+SECTIONS = ("hmm_backends", "ae_throughput", "generation", "ddp")
+sys.path.insert(0, str(HERE))
+
+
+def meta(quick: bool) -> dict:
+    import torch
+
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "quick": quick,
+            "host": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "load_average": round(os.getloadavg()[0], 2),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+# --------------------------------------------------------------------------- HMM backends
+def hmm_backends(args) -> list[dict]:
+    """torch vs hmmlearn on the same synthetic data and init (``hmm_backends.py``), diag and full."""
+    import hmm_backends as hb
+
+    if args.quick:
+        cases = [("diag", 50, 20, 5000, 3, 1), ("full", 20, 16, 3000, 2, 1)]
+    else:  # the issue's sizes: default threads for diag (as asked), one thread as well; full one thread
+        cases = [("diag", 300, 80, 25_000, 3, 0), ("diag", 300, 80, 25_000, 3, 1), ("full", 300, 80, 25_000, 1, 1)]
+    rows = []
+    for cov, K, D, N, iters, threads in cases:
+        ns = argparse.Namespace(latents=None, states=K, iters=iters, backends="torch,hmmlearn", covariance=cov,
+                                dim=D, frames=N, seq_len=100, seed=0, threads=threads)
+        got = hb.run_limited(ns)
+        ref = next(r for r in got if r["backend"] == "hmmlearn")
+        for r in got:
+            rows.append({k: r[k] for k in ("backend", "covariance", "states", "dim", "frames", "threads", "iters",
+                                           "sec", "gflops", "score", "load")}
+                        | {"x_hmmlearn": ref["sec"] / r["sec"], "default_threads": not threads,
+                           "rel_diff_loglik": abs(r["score"] - ref["score"]) / abs(ref["score"])})
+    return rows
+
+
+# --------------------------------------------------------------------------- codec throughput
+def _recipe_codec(overrides=()):
+    from seqgen.config import load_recipe
+    from seqgen.pipeline.build import build_autoencoder, build_objective, build_representation
+
+    cfg = load_recipe(REPO / "recipes" / "spoken_digits", list(overrides))
+    rep = build_representation(cfg)
+    codec = build_autoencoder(cfg, rep)
+    return cfg, rep, codec, build_objective(cfg, codec, rep)
+
+
+def _frames(n: int, N: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.3 * rng.standard_normal((n, N)) * np.hanning(N)).astype(np.float32)
+
+
+def ae_throughput(args) -> list[dict]:
+    """Frames / s of training steps (recipe batch: 8 segments x 8 frames), encoding and decoding."""
+    import torch
+
+    from seqgen.training.loop import segments
+
+    torch.manual_seed(0)
+    cfg, rep, codec, objective = _recipe_codec()
+    N = rep.spec.frame_length
+    n_frames = 512 if args.quick else 4096
+    units = torch.as_tensor(_frames(n_frames, N))
+    opt = objective.configure(cfg.train.lr)
+    idx = torch.as_tensor(segments(np.array([n_frames]), cfg.train.segment_frames, None))
+    B = cfg.train.batch_size
+    rows = []
+    codec.train()
+    steps = 4 if args.quick else 16
+    objective.step(idx[:B], units, opt)  # warm-up
+    t0 = time.perf_counter()
+    for s in range(steps):
+        objective.step(idx[(s * B) % len(idx):][:B], units, opt)
+    dt = time.perf_counter() - t0
+    rows.append({"what": "train step (forward + backward + Adam)", "frames_per_s": steps * B * idx.shape[1] / dt,
+                 "batch_frames": B * idx.shape[1]})
+    codec.eval()
+    with torch.no_grad():
+        for what, fn, x in (("encode", codec.encode, units), ("decode", codec.decode, codec.encode(units))):
+            fn(x[:64])
+            t0 = time.perf_counter()
+            reps = 2 if args.quick else 5
+            for _ in range(reps):
+                fn(x)
+            dt = time.perf_counter() - t0
+            rows.append({"what": what, "frames_per_s": reps * len(x) / dt, "batch_frames": len(x)})
+    hop_s = rep.spec.hop / rep.sample_rate
+    for r in rows:
+        r["x_realtime"] = r["frames_per_s"] * hop_s
+    return rows
+
+
+# --------------------------------------------------------------------------- generation
+def generation(args) -> list[dict]:
+    """``generation_memory.py``'s child per length (fresh process: ru_maxrss is per process)."""
+    from generation_memory import CHILD
+
+    if not args.run:
+        print("  generation: no --run RUN_DIR given (a trained run directory is needed): skipped")
+        return []
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for s in (10.0, 600.0):
+            out = subprocess.run([sys.executable, "-c", CHILD, args.run, str(s), "256", f"{tmp}/o.wav"], check=True,
+                                 capture_output=True, text=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            rows.append({"seconds": s, "wall_s": r["wall_s"], "x_realtime": r["x_realtime"],
+                         "peak_rss_mb": r["peak_rss_mb"], "run": Path(args.run).name})
+    return rows
+
+
+# --------------------------------------------------------------------------- DDP 1 vs 2 processes
+def _ddp_worker(rank, world, port, n_seq, out):
+    import torch
+
+    from seqgen.training.loop import train_codec
+
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    torch.manual_seed(0)
+    cfg, rep, codec, objective = _recipe_codec()
+    seqs = [_frames(40, rep.spec.frame_length, i) for i in range(n_seq)]
+    h = train_codec(codec, objective, seqs, epochs=1, batch_size=cfg.train.batch_size,
+                    segment_units=cfg.train.segment_frames, lr=cfg.train.lr, seed=0, progress=False)
+    if rank == 0:
+        Path(out).write_text(json.dumps({"time_s": h["time_s"][0], "loss": h["train_loss"][0],
+                                         "frames": 40 * n_seq}))
+
+
+def ddp(args) -> list[dict]:
+    import torch.multiprocessing as mp
+
+    n_seq = 8 if args.quick else 40
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for world in (1, 2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            out = f"{tmp}/w{world}.json"
+            mp.spawn(_ddp_worker, args=(world, port, n_seq, out), nprocs=world, join=True)
+            r = json.loads(Path(out).read_text())
+            rows.append({"processes": world, "epoch_s": r["time_s"], "frames_per_s": r["frames"] / r["time_s"],
+                         "train_loss": r["loss"]})
+    for r in rows:
+        r["speedup"] = rows[0]["epoch_s"] / r["epoch_s"]
+    return rows
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (minutes on a 2-core CPU)")
+    ap.add_argument("--run", help="trained run directory for the generation section (e.g. runs/spoken_digits)")
+    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    ap.add_argument("--out", default=str(RESULTS), help="folder of the JSON files")
+    args = ap.parse_args(argv)
+
+    from render import TABLES
+
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    for name in [s.strip() for s in args.only.split(",") if s.strip()]:
+        if name not in SECTIONS:
+            raise SystemExit(f"unknown section {name!r}; choose from {SECTIONS}")
+        print(f"== {name}", flush=True)
+        m = meta(args.quick)
+        rows = globals()[name](args)
+        if not rows:
+            continue
+        doc = {"name": name, "meta": m, "rows": rows}
+        path = Path(args.out) / f"{name}{'_quick' if args.quick else ''}.json"
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        print(TABLES[name](doc))
+        print(f"-> {path.relative_to(REPO) if path.is_relative_to(REPO) else path}\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""README tables rendered from benchmark results must equal what their JSON renders (benchmarks/render.py)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+
+import pytest
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def render():
+    spec = importlib.util.spec_from_file_location("seqgen_bench_render", REPO / "benchmarks" / "render.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_tables_match_their_results(render):
+    stale = render.check(REPO)
+    assert not stale, f"README tables differ from benchmarks/results: {stale}; run `python benchmarks/render.py`"
+
+
+def test_a_drifted_table_is_caught_and_rewritten(render, tmp_path):
+    results = sorted((REPO / "benchmarks" / "results").glob("*.json"))
+    assert results, "no benchmark results committed"
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    shutil.copy(results[0], tmp_path / "benchmarks" / "results" / results[0].name)
+    key = results[0].stem
+    doc = f"# x\n\n<!-- table:{key} -->\n| old | table |\n<!-- /table -->\n\n<!-- table:run:runs/absent -->\nkept\n<!-- /table -->\n"
+    (tmp_path / "README.md").write_text(doc)
+    assert render.check(tmp_path, ["README.md"]) == [f"README.md: {key}"]
+    new, changed, skipped = render.update_text(doc, tmp_path)
+    assert changed == [key] and skipped == ["run:runs/absent"] and "| old |" not in new and "kept" in new
+    (tmp_path / "README.md").write_text(new)
+    assert render.check(tmp_path, ["README.md"]) == []
+    assert json.loads(results[0].read_text())["rows"]
+
+
+def test_run_directory_table(render, tmp_path):
+    run = tmp_path / "runs" / "r"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"world_size": 2, "autoencoder_history": {"epoch": [1, 2],
+                                                  "train_loss": [3.0, 2.5]}}))
+    (run / "eval.json").write_text(json.dumps({"default": {"rows": {"generated": {"inception_score": 3.5,
+                                                                                   "fid_test": 157.2}}}}))
+    table = render.render_key("run:runs/r", tmp_path)
+    assert "| processes (world size) | 2 |" in table and "| generated IS | 3.5 |" in table
