@@ -23,6 +23,7 @@ import numpy as np
 
 from ..artefacts import ArtefactError, read_json
 from ..errors import DataError
+from ..data.image.transform import tensor_batch
 from .saved_net import SavedNet
 
 log = logging.getLogger("seqgen")
@@ -62,21 +63,8 @@ def _build_net():
 
 
 def as_batch(images):
-    """``[N, C, H, W]`` / ``[N, H, W]`` array or tensor in [0, 1] -> float32 ``[N, 1, 28, 28]`` tensor (CPU)."""
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
-    x = x.detach().to("cpu", torch.float32)
-    if x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"images must be [N, 1 or 3, H, W] or [N, H, W], got {tuple(x.shape)}")
-    if x.shape[1] == 3:
-        x = x.mean(1, keepdim=True)
-    if x.shape[-2:] != (SIZE, SIZE):
-        x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True)
-    return x
+    """``[N, C, H, W]`` / ``[N, H, W]`` in [0, 1] (RGB averaged to gray) -> float32 ``[N, 1, 28, 28]`` tensor (CPU)."""
+    return tensor_batch(images, SIZE)
 
 
 class ImageDigitClassifier(SavedNet):

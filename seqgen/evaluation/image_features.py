@@ -27,6 +27,7 @@ import numpy as np
 
 from ..artefacts import ArtefactError
 from ..errors import DataError
+from ..data.image.transform import tensor_batch
 from .saved_net import SavedNet
 
 log = logging.getLogger("seqgen")
@@ -65,18 +66,7 @@ def _build_net(channels: int):
 
 def as_batch(images, channels: int):
     """``[N, C, H, W]`` in [0, 1] -> float32 ``[N, channels, 64, 64]`` tensor (CPU)."""
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
-    x = x.detach().to("cpu", torch.float32)
-    if x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"images must be [N, {channels}, H, W], got {tuple(x.shape)}")
-    if x.shape[-2:] != (SIZE, SIZE):
-        x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True)
-    return x
+    return tensor_batch(images, SIZE, channels)
 
 
 class ImageFeatureExtractor(SavedNet):

@@ -85,3 +85,24 @@ def resize_batch(images: np.ndarray, size: Sequence[int]) -> np.ndarray:
     if images.shape[1:] == (h, w):
         return images
     return np.stack([np.asarray(resize(Image.fromarray(im), (h, w))) for im in images])
+
+
+def tensor_batch(images, size: int, channels: int | None = None):
+    """``[N, C, H, W]`` / ``[N, H, W]`` array or tensor in [0, 1] -> float32 CPU tensor ``[N, C', size, size]``
+    (bilinear, antialiased resize). ``channels`` None: 1 or 3 accepted, RGB averaged to gray (C' = 1);
+    else exactly that many channels are required and kept."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    x = x.detach().to("cpu", torch.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    allowed = (1, 3) if channels is None else (channels,)
+    if x.ndim != 4 or x.shape[1] not in allowed:
+        raise ValueError(f"images must be [N, {' or '.join(map(str, allowed))}, H, W] or [N, H, W], got {tuple(x.shape)}")
+    if channels is None and x.shape[1] == 3:
+        x = x.mean(1, keepdim=True)
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x
