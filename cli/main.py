@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "download": "seqgen.cli.download:download",
     "eval": "seqgen.cli.eval:eval_",
     "score": "seqgen.cli.score:score",
+    "report": "seqgen.cli.report:report",
 }
 
 
@@ -28,6 +29,7 @@ INTERRUPT_HINTS = {
     "generate": "no partial audio file is left; rerun the same command",
     "score": "rerun the same command",
     "download": "rerun the same command",
+    "report": "rerun the same command",
 }
 
 

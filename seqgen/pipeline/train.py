@@ -77,7 +77,7 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
             epochs=cfg.train.epochs, batch_size=cfg.train.batch_size,
             segment_units=cfg.train.segment_frames if rep.sequential else 1, lr=cfg.train.lr,
             device=device, seed=cfg.seed, checkpoint_path=run.checkpoint, resume=resume, progress=progress,
-            log=lambda ep, rec: log.info("autoencoder epoch %d: %s", ep, _fmt(rec)),
+            log=_epoch_logger(run),
         )
         timings["autoencoder"] = time.perf_counter() - t0
         save_codec(run.autoencoder, model)
@@ -104,6 +104,14 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     t0 = time.perf_counter()
     report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device, n_examples=generate_examples)
     timings["report"] = time.perf_counter() - t0
+
+    # ---- stage 6: the HTML page (RUN/report/index.html)
+    from .html_report import write_report
+
+    t0 = time.perf_counter()
+    run.update_metrics(timings_s={**timings})
+    write_report(run.path, device=device)
+    timings["html_report"] = time.perf_counter() - t0
     run.update_metrics(timings_s=timings)
     log.info("done: %s", run.path)
     return run
@@ -157,6 +165,23 @@ def fit_label_priors(run: RunDir, cfg: Config, *, progress: bool = True, force: 
     for y in labels:
         fit_prior(run, cfg, label=label_prior(y), only_label=y, progress=progress, force=force)
     return labels
+
+
+def _epoch_logger(run: RunDir):
+    """The training loop's per-epoch callback: a log line, and ``plots/loss.png`` redrawn with every epoch."""
+    from .html_report import loss_curve
+
+    hist: dict = {}
+
+    def on_epoch(ep: int, rec: dict) -> None:
+        log.info("autoencoder epoch %d: %s", ep, _fmt(rec))
+        hist.setdefault("epoch", []).append(ep)
+        for k, v in rec.items():
+            if isinstance(v, (int, float)) and k not in ("epoch", "time_s"):
+                hist.setdefault(k, []).append(float(v))
+        loss_curve({k: v for k, v in hist.items() if len(v) == len(hist["epoch"])}, run.plots / "loss.png")
+
+    return on_epoch
 
 
 def _stamp(artefact: Path, stage_hash: str) -> None:
