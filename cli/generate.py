@@ -26,7 +26,7 @@ from .main import common, resolve_common
 @click.pass_context
 def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_noise, prior_label, label, prompt, block_frames, device, seed):
     """Sample latents from the prior and decode them: WAV files for audio runs, PNG images for image runs."""
-    from seqgen.pipeline.generate import Generator, check_seconds
+    from seqgen.pipeline.generate import check_seconds
 
     device, seed = resolve_common(ctx, device, seed)
     if count is not None and seconds is not None:
@@ -47,7 +47,9 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
         check_output(out, run_dir=run_dir, inputs=[prompt])
     if out_dir is not None:
         check_output(out_dir, run_dir=run_dir, inputs=[prompt])
-    gen = Generator(run_dir, prior=prior_label, device=device or "cpu", label=label, decoder_noise=decoder_noise)
+    from seqgen.api import load_run
+
+    gen = load_run(run_dir, prior=prior_label, digit=label, device=device or "cpu", decoder_noise=decoder_noise).generator
     seed = gen.cfg.seed if seed is None else seed
     temperature = gen.cfg.generate.temperature if temperature is None else temperature
     check_range("generate.temperature", temperature, "--temperature")

@@ -16,27 +16,13 @@ from .main import common, resolve_common
 @common
 @click.pass_context
 def train(ctx, recipe, out, data, overrides, resume, force, device, seed):
-    """Train the autoencoder and fit the prior of RECIPE (a folder with config.toml)."""
-    from seqgen.config import load_recipe
-    from seqgen.pipeline.train import train as run_train
+    """Train the autoencoder and fit the prior of RECIPE: a shipped recipe's name (see `seqgen recipes`),
+    a folder with config.toml, or a TOML file. Ends with the HTML report (RUN/report/index.html)."""
+    from seqgen.api import train as api_train
 
-    cfg = load_recipe(recipe, overrides)
     device, seed = resolve_common(ctx, device, seed)
-    if device:
-        cfg.device = device
-    if seed is not None:
-        cfg.seed = seed
-    out = out or f"runs/{cfg.name}"
-    from seqgen.pipeline.run_dir import RunDir, remove_if_unused
-
-    existed = RunDir(out).path.exists()
-    try:
-        with RunDir(out).lock(create=True):
-            run = run_train(cfg, out, data=data, resume=resume, force=force, progress=ctx.find_root().obj["progress"])
-    except Exception:
-        if not existed:  # e.g. no data found: leave no half-made run directory behind
-            remove_if_unused(RunDir(out))
-        raise
+    run = api_train(recipe, out, overrides=list(overrides), data=data, device=device, seed=seed, resume=resume,
+                    force=force, progress=ctx.find_root().obj["progress"]).dir
     m = run.read_metrics()
     ae, pr = m.get("autoencoder_test", {}), m.get("priors", {}).get("default", {})
     click.echo(f"run directory: {run.path}")
@@ -48,3 +34,4 @@ def train(ctx, recipe, out, data, overrides, resume, force, device, seed):
         click.echo(f"  prior {pr['type']}: train {pr['train_ll_per_frame']:.2f} / test {pr['test_ll_per_frame']:.2f} nats/frame")
     plots = ", ".join(m.get("plots", [])) or "-"
     click.echo(f"  samples: {run.samples}/, plots: {run.plots}/ ({plots}), metrics: {run.metrics}")
+    click.echo(f"  report: {run.path / 'report' / 'index.html'}")
