@@ -132,7 +132,9 @@ def cli(ctx, device, seed, verbose, quiet):
 
         use_log_lines()
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"  # users need the message, not our source line
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    from seqgen.progress import VERBOSE
+
+    level = logging.ERROR if quiet else [logging.INFO, VERBOSE, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("seqgen").setLevel(level)
     for h in logging.getLogger().handlers:  # the run's train.log lowers the logger to INFO; the terminal keeps -q

@@ -7,6 +7,16 @@ import time
 
 #: seconds between two progress lines when stderr is not a terminal
 LOG_INTERVAL = 10.0
+#: the log level of ``-v`` (between INFO, the default, and DEBUG, ``-vv``): third-party chatter such as
+#: scikit-learn's per-iteration lines is shown from this level on
+VERBOSE = 15
+
+
+def verbose_logging() -> bool:
+    """Whether the user asked for more output (``-v``): the ``seqgen`` logger is at :data:`VERBOSE` or below."""
+    import logging
+
+    return logging.getLogger("seqgen").isEnabledFor(VERBOSE)
 
 
 class LineWriter:

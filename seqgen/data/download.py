@@ -66,8 +66,9 @@ def download(name: str, dest: Path, progress: bool = True, base_urls: tuple[str,
     reg = registry(name)
     import logging
 
-    verbose = logging.getLogger("seqgen").getEffectiveLevel() <= logging.DEBUG
-    pooch.get_logger().setLevel(logging.INFO if verbose else logging.ERROR)  # its retry chatter: only with -vv
+    from ..progress import verbose_logging
+
+    pooch.get_logger().setLevel(logging.INFO if verbose_logging() else logging.ERROR)  # its retry chatter: -v
     for fname in tqdm(sorted(reg), desc=f"downloading {name}", unit="file", disable=not progress):
         errors = []
         for base in base_urls or (src.base_url, *src.mirrors):
