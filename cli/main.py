@@ -127,6 +127,9 @@ def cli(ctx, device, seed, verbose, quiet):
     if seed is None and os.environ.get("SEQGEN_SEED"):
         seed = SEED.convert(os.environ["SEQGEN_SEED"], None, ctx)
     ctx.obj = {"device": device, "seed": seed, "progress": not quiet}
+    from seqgen.data.locate import WARNED_EMBEDDED
+
+    WARNED_EMBEDDED.clear()  # the embedded-subset warning: once per command
     if not quiet:  # a redirected log gets a progress line every few seconds, not a \r-redraw per update
         from seqgen.progress import use_log_lines
 

@@ -53,7 +53,7 @@ def test_report_of_per_label_priors_and_a_comparison(tiny_run, tmp_path):
     assets_of(page)
     assert "0_tiny" in text and "1_copy" in text
     # the same sample of both runs in one row: one <tr> holding two players
-    row = next(r for r in text.split("<tr>") if r.startswith("<td>sample_00</td>"))
+    row = next(r for r in text.split("<tr>") if r.startswith("<td>sample_0000</td>"))
     assert row.count("<audio controls") == 2
     assert "priors.default.test_ll_per_frame" in text
     res = invoke("report", tiny_run, run, ok=False)

@@ -221,6 +221,7 @@ def _items(run: RunDir, assets: _Assets, *, device: str, data: str | None, seed:
 
 def _curves(run: RunDir, assets: _Assets) -> list[H.Markup]:
     from ..priors import Prior
+    from .latents import is_label_prior
 
     out = []
     hist = run.read_metrics().get("autoencoder_history")
@@ -229,7 +230,7 @@ def _curves(run: RunDir, assets: _Assets) -> list[H.Markup]:
         out.append(H.figure(assets.rel(p), "autoencoder loss per epoch"))
     priors = [("default", run.prior)] + [(q.stem, q.with_suffix("")) for q in sorted((run.path / "priors").glob("*.json"))]
     for name, path in priors:
-        if not path.with_suffix(".json").exists() or name.startswith("label_"):
+        if not path.with_suffix(".json").exists() or is_label_prior(name):
             continue
         try:
             h = getattr(Prior.load(path), "history_", None)  # optional fitted state: EM priors record it

@@ -156,14 +156,16 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     return prior
 
 
-def fit_label_priors(run: RunDir, cfg: Config, *, progress: bool = True, force: bool = False) -> list[int]:
-    """One prior per data label (digit) on the shared autoencoder, saved as ``priors/label_<y>``
-    (what ``seqgen generate --label y`` samples from); returns the labels."""
+def fit_label_priors(run: RunDir, cfg: Config, *, name: str | None = None, progress: bool = True,
+                     force: bool = False) -> list[int]:
+    """One prior per data label (digit) on the shared autoencoder, saved as ``priors/label_<y>`` (what
+    ``seqgen generate --digit y`` samples from), or ``priors/<name>_label_<y>`` (``generate --prior name
+    --digit y``) so that per-label fits of several priors live side by side; returns the labels."""
     labels = sorted({int(y) for y in load_latents(run)["train_labels"] if y >= 0})
     if not labels:
         raise DataError("per-label priors asked for, but this data set has no labels")
     for y in labels:
-        fit_prior(run, cfg, label=label_prior(y), only_label=y, progress=progress, force=force)
+        fit_prior(run, cfg, label=label_prior(y, name), only_label=y, progress=progress, force=force)
     return labels
 
 
