@@ -55,7 +55,7 @@ def test_report_of_per_label_priors_and_a_comparison(tiny_run, tmp_path):
     # the same sample of both runs in one row: one <tr> holding two players
     row = next(r for r in text.split("<tr>") if r.startswith("<td>sample_0000</td>"))
     assert row.count("<audio controls") == 2
-    assert "priors.default.test_ll_per_frame" in text
+    assert "priors.default.test_ll_per_frame" in text and "Training curves" in text
     res = invoke("report", tiny_run, run, ok=False)
     assert res.exit_code == 2 and "--out" in res.output
 
@@ -67,3 +67,16 @@ def test_report_of_an_image_run(mnist_run):
         assert f"assets/{name}" in text
     assert "<audio" not in text and "PSNR".lower() in text.lower()
     assets_of(page)
+
+
+def test_report_when_the_training_data_is_gone(tiny_run, tmp_path):
+    from seqgen.artefacts import read_json, write_json
+
+    run = tmp_path / "moved"
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("report", ".lock"))
+    write_json(run / "data.json", {**read_json(run / "data.json"), "root": str(tmp_path / "gone")})
+    invoke("report", run)
+    text = (run / "report" / "index.html").read_text()
+    assert "training and test audio not shown" in text and "is gone; pass --data" in text
+    assert "sample_0000.wav" in text  # what the run itself holds is still shown
+    assets_of(run / "report" / "index.html")

@@ -10,7 +10,7 @@ from ..artefacts import read_json, write_json
 from ..codecs.io import encode_sequences, load_codec, save_codec
 from ..config import Config, trust_components
 from ..data.fingerprint import fingerprint
-from ..errors import DataError
+from ..errors import DataError, SeqgenError
 from ..priors import Prior
 from ..device import resolve_device
 from ..paths import log_handler
@@ -80,6 +80,10 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
             log=_epoch_logger(run),
         )
         timings["autoencoder"] = time.perf_counter() - t0
+        if resume:  # the per-epoch curve saw only the epochs after the checkpoint: redraw them all
+            from .html_report import loss_curve
+
+            loss_curve(history, run.plots / "loss.png")
         save_codec(run.autoencoder, model)
         _stamp(run.autoencoder, ae_hash)
         run.update_metrics(autoencoder_history=history)
@@ -110,7 +114,10 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     t0 = time.perf_counter()
     run.update_metrics(timings_s={**timings})
-    write_report(run.path, device=device)
+    try:
+        write_report(run.path, device=device, examples=(test_ex, train_ex))
+    except (SeqgenError, OSError, ValueError) as e:  # the run itself is complete: a page is not worth failing it
+        log.warning("report: not written (%s); retry with `seqgen report %s`", e, run.path)
     timings["html_report"] = time.perf_counter() - t0
     run.update_metrics(timings_s=timings)
     log.info("done: %s", run.path)
