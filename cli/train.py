@@ -34,4 +34,5 @@ def train(ctx, recipe, out, data, overrides, resume, force, device, seed):
         click.echo(f"  prior {pr['type']}: train {pr['train_ll_per_frame']:.2f} / test {pr['test_ll_per_frame']:.2f} nats/frame")
     plots = ", ".join(m.get("plots", [])) or "-"
     click.echo(f"  samples: {run.samples}/, plots: {run.plots}/ ({plots}), metrics: {run.metrics}")
-    click.echo(f"  report: {run.path / 'report' / 'index.html'}")
+    page = run.path / "report" / "index.html"
+    click.echo(f"  report: {page}" if page.exists() else f"  report: not written (see the log); seqgen report {run.path}")
