@@ -58,12 +58,12 @@ def main(argv=None) -> int:
     from seqgen.config import load_recipe
     from seqgen.pipeline import Generator, train
 
-    manifests = Path(args.out) / "manifests"
-    manifests.mkdir(parents=True, exist_ok=True)
     wavs = sorted(Path(args.fsdd).glob("recordings/[38]_theo_*.wav"))
-    if not wavs:
+    if not wavs:  # before anything is written
         raise SystemExit(f"error: --fsdd {args.fsdd}: no FSDD recordings there (expected recordings/3_theo_0.wav, "
                          f"...; the path is relative to {Path.cwd()})")
+    manifests = Path(args.out) / "manifests"
+    manifests.mkdir(parents=True, exist_ok=True)
     counts = {}
     for split, keep in (("train", lambda t: t >= 5), ("test", lambda t: t < 5)):
         lines = [f"{w.stem} {w.resolve()}" for w in wavs if keep(int(w.stem.split("_")[2]))]

@@ -24,3 +24,4 @@ def test_custom_dataset_example_with_a_wrong_fsdd_path_fails_in_one_line(tmp_pat
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert res.stderr.startswith("error: --fsdd ../shared/data/fsdd: no FSDD recordings there")
+    assert not (tmp_path / "r").exists()  # nothing half-made is left
