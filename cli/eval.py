@@ -43,7 +43,9 @@ def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, dat
     for run_dir in run_dirs:
         labels = list(priors)
         if compare:
-            fitted = sorted(k for k in RunDir(run_dir).read_metrics().get("priors", {}) if not k.startswith("label_"))
+            from seqgen.pipeline.latents import is_label_prior
+
+            fitted = sorted(k for k in RunDir(run_dir).read_metrics().get("priors", {}) if not is_label_prior(k))
             labels = list(dict.fromkeys(["default", *fitted, *priors]))  # per-label priors have their own metric
         if cached:
             from seqgen.artefacts import read_json_object

@@ -9,11 +9,13 @@ from .main import common, resolve_common
 @click.command("fit-prior")
 @click.argument("run_dir", type=click.Path())
 @click.option("--prior", "prior_type", default=None, help="Registered prior name or dotted path (default: the run's).")
-@click.option("--label", default=None, help="Name to save it under (default: the prior type).")
+@click.option("--label", "--name", "label", default=None,
+              help="Name to save it under (default: the prior type); with --per-label also NAME_label_<digit>.")
 @click.option("--set", "overrides", multiple=True, metavar="prior.KEY=VALUE", help="Prior hyper-parameter override.")
 @click.option("--force", is_flag=True, help="Refit even if a prior with this label and config exists.")
 @click.option("--per-label", is_flag=True,
-              help="Also fit one such prior per data label (digit), for `seqgen generate --label`.")
+              help="Also fit one such prior per digit: priors/label_<digit> (for `seqgen generate --digit`), "
+                   "or NAME_label_<digit> with --label NAME (`generate --prior NAME --digit`).")
 @common
 @click.pass_context
 def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, device, seed):
@@ -53,7 +55,7 @@ def fit_prior(ctx, run_dir, prior_type, label, overrides, force, per_label, devi
         run_fit_prior(run, cfg, label=safe_name(cfg.prior.type) if label is None else label, progress=progress,
                       force=force)
         if per_label:
-            fit_label_priors(run, cfg, progress=progress, force=force)
+            fit_label_priors(run, cfg, name=label, progress=progress, force=force)
     click.echo(f"{'prior':<14}{'type':<10}{'train nats/frame':>18}{'test nats/frame':>17}{'fit s':>8}")
     priors = run.read_metrics().get("priors", {})
     for name, r in sorted(priors.items() if isinstance(priors, dict) else []):

@@ -18,17 +18,25 @@ from .main import common, resolve_common
 @click.option("--decoder-noise", type=click.FloatRange(min=0), default=None,
               help="Std scale of a band-split decoder's 1-4 kHz noise (default: the recipe's; 0 = none).")
 @click.option("--prior", "prior_label", default=None, help="Which fitted prior (default: the recipe's; see fit-prior).")
-@click.option("--label", type=int, default=None, help="Per-label prior, e.g. --label 7 says sevens.")
+@click.option("--digit", type=int, default=None,
+              help="Sample the per-digit prior, e.g. --digit 7 says sevens (with --prior NAME: NAME_label_7).")
+@click.option("--label", "label_alias", type=int, default=None, hidden=True, help="Deprecated: use --digit.")
 @click.option("--prompt", type=click.Path(dir_okay=False), default=None,
               help="Continue this audio file: output = prompt + --seconds of new audio.")
 @click.option("--block-frames", type=int, default=256, show_default=True, help="Frames decoded per block (memory).")
 @common
 @click.pass_context
-def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_noise, prior_label, label, prompt, block_frames, device, seed):
+def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_noise, prior_label, digit, label_alias,
+             prompt, block_frames, device, seed):
     """Sample latents from the prior and decode them: WAV files for audio runs, PNG images for image runs."""
-    from seqgen.pipeline.generate import Generator, check_seconds
+    from seqgen.pipeline.generate import check_seconds
 
     device, seed = resolve_common(ctx, device, seed)
+    if label_alias is not None:  # the old name: fit-prior's --label is a save name, so generate's became --digit
+        if digit is not None and digit != label_alias:
+            raise click.UsageError("give --digit (or the deprecated --label), not both")
+        click.echo("warning: generate --label is deprecated; use --digit", err=True)
+        digit = label_alias
     if count is not None and seconds is not None:
         raise click.UsageError("give --seconds (one stream) or --count (separate utterances), not both")
     if count is not None and count <= 0:
@@ -47,7 +55,9 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
         check_output(out, run_dir=run_dir, inputs=[prompt])
     if out_dir is not None:
         check_output(out_dir, run_dir=run_dir, inputs=[prompt])
-    gen = Generator(run_dir, prior=prior_label, device=device or "cpu", label=label, decoder_noise=decoder_noise)
+    from seqgen.api import load_run
+
+    gen = load_run(run_dir, prior=prior_label, digit=digit, device=device or "cpu", decoder_noise=decoder_noise).generator
     seed = gen.cfg.seed if seed is None else seed
     temperature = gen.cfg.generate.temperature if temperature is None else temperature
     check_range("generate.temperature", temperature, "--temperature")

@@ -16,6 +16,22 @@ SUBCOMMANDS = {
     "download": "seqgen.cli.download:download",
     "eval": "seqgen.cli.eval:eval_",
     "score": "seqgen.cli.score:score",
+    "report": "seqgen.cli.report:report",
+    "recipes": "seqgen.cli.recipes:recipes",
+    "info": "seqgen.cli.info:info",
+}
+
+#: one line per command for ``seqgen --help`` (static: listing them imports nothing)
+SHORT_HELP = {
+    "train": "Run a recipe: data -> autoencoder -> latents -> prior -> report.",
+    "generate": "Sample from a run: WAV streams / utterances, or PNG images.",
+    "fit-prior": "Fit another prior on a run's cached latents (or one per digit).",
+    "eval": "Score generated examples with a classifier (IS, FID, ...).",
+    "score": "Per-frame log-likelihood of a file under a run.",
+    "report": "Write a run's HTML report, or compare several runs.",
+    "recipes": "List the shipped recipes and whether their data is found.",
+    "info": "Summarise a run directory: recipe, data, sizes, metrics, times.",
+    "download": "Fetch a data set (fsdd, violin) into the cache, checksummed.",
 }
 
 
@@ -28,6 +44,9 @@ INTERRUPT_HINTS = {
     "generate": "no partial audio file is left; rerun the same command",
     "score": "rerun the same command",
     "download": "rerun the same command",
+    "report": "rerun the same command",
+    "recipes": "rerun the same command",
+    "info": "rerun the same command",
 }
 
 
@@ -43,6 +62,11 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx):
         return sorted(SUBCOMMANDS)
+
+    def format_commands(self, ctx, formatter):
+        """One line per command from :data:`SHORT_HELP`: ``--help`` imports no subcommand module."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(n, SHORT_HELP.get(n, "")) for n in self.list_commands(ctx)])
 
     def get_command(self, ctx, name):
         if name not in SUBCOMMANDS:
@@ -85,16 +109,35 @@ def cli(ctx, device, seed, verbose, quiet):
     """seqgen: autoencoders with a learned latent prior (Subakan et al.).
 
     \b
-    seqgen train recipes/spoken_digits
+    seqgen recipes                                  # what can be trained here
+    seqgen train spoken_digits                      # a shipped recipe by name (or a folder)
     seqgen generate runs/spoken_digits --seconds 10 --out digits.wav
     seqgen generate runs/spoken_digits --count 20 --out-dir samples/
     seqgen fit-prior runs/spoken_digits --prior gmm
+    seqgen eval runs/spoken_digits --compare        # classifier metrics of every prior
+    seqgen score some.wav runs/spoken_digits        # how typical is this audio?
+    seqgen report runs/spoken_digits                # runs/spoken_digits/report/index.html
+    seqgen info runs/spoken_digits
+    seqgen download fsdd                            # the full data set (needs internet)
+
+    \b
+    Shell completion (bash; zsh/fish likewise with zsh_source/fish_source):
+    eval "$(_SEQGEN_COMPLETE=bash_source seqgen)"
     """
     if seed is None and os.environ.get("SEQGEN_SEED"):
         seed = SEED.convert(os.environ["SEQGEN_SEED"], None, ctx)
     ctx.obj = {"device": device, "seed": seed, "progress": not quiet}
+    from seqgen.data.locate import WARNED_EMBEDDED
+
+    WARNED_EMBEDDED.clear()  # the embedded-subset warning: once per command
+    if not quiet:  # a redirected log gets a progress line every few seconds, not a \r-redraw per update
+        from seqgen.progress import use_log_lines
+
+        use_log_lines()
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"  # users need the message, not our source line
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    from seqgen.progress import VERBOSE
+
+    level = logging.ERROR if quiet else [logging.INFO, VERBOSE, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("seqgen").setLevel(level)
     for h in logging.getLogger().handlers:  # the run's train.log lowers the logger to INFO; the terminal keeps -q

@@ -1,7 +1,6 @@
 """`seqgen train RECIPE`: run a recipe's stages into a run directory."""
 from __future__ import annotations
 
-import contextlib
 import os
 
 import click
@@ -21,42 +20,27 @@ from .main import common, resolve_common
 @common
 @click.pass_context
 def train(ctx, recipe, out, data, overrides, resume, force, nproc, device, seed):
-    """Train the autoencoder and fit the prior of RECIPE (a folder with config.toml)."""
-    from seqgen.config import load_recipe
+    """Train the autoencoder and fit the prior of RECIPE: a shipped recipe's name (see `seqgen recipes`),
+    a folder with config.toml, or a TOML file. Ends with the HTML report (RUN/report/index.html)."""
+    from seqgen.api import train as api_train
+    from seqgen.training.distributed import env_rank
 
-    cfg = load_recipe(recipe, overrides)
     device, seed = resolve_common(ctx, device, seed)
     if nproc > 1 and "LOCAL_RANK" not in os.environ:  # not yet under torchrun: launch it
         import subprocess
 
+        from seqgen.config import load_recipe
         from seqgen.training.distributed import torchrun_command
 
-        args = ["-q"] * (not ctx.find_root().obj["progress"]) + ["train", recipe, "--out", out or f"runs/{cfg.name}"]
+        name = load_recipe(recipe, overrides).name
+        args = ["-q"] * (not ctx.find_root().obj["progress"]) + ["train", recipe, "--out", out or f"runs/{name}"]
         args += ["--data", data] * bool(data) + [a for s in overrides for a in ("--set", s)]
         args += ["--resume"] * resume + ["--force"] * force
         args += ["--device", device] * bool(device) + ["--seed", str(seed)] * (seed is not None)
         ctx.exit(subprocess.call(torchrun_command(nproc, args)))
-    from seqgen.pipeline.train import train as run_train
-    from seqgen.training.distributed import env_rank
-
-    if device:
-        cfg.device = device
-    if seed is not None:
-        cfg.seed = seed
-    out = out or f"runs/{cfg.name}"
-    from seqgen.pipeline.run_dir import RunDir, remove_if_unused
-
-    existed = RunDir(out).path.exists()
-    # under torchrun every rank trains; rank 0 alone writes the run directory and holds its lock
-    lock = RunDir(out).lock(create=True) if env_rank() == 0 else contextlib.nullcontext()
-    try:
-        with lock:
-            run = run_train(cfg, out, data=data, resume=resume, force=force, progress=ctx.find_root().obj["progress"])
-    except Exception:
-        if not existed and env_rank() == 0:  # e.g. no data found: leave no half-made run directory behind
-            remove_if_unused(RunDir(out))
-        raise
-    if env_rank() != 0:
+    run = api_train(recipe, out, overrides=list(overrides), data=data, device=device, seed=seed, resume=resume,
+                    force=force, progress=ctx.find_root().obj["progress"]).dir
+    if env_rank() != 0:  # under torchrun: rank 0 alone reports
         return
     m = run.read_metrics()
     ae, pr = m.get("autoencoder_test", {}), m.get("priors", {}).get("default", {})
@@ -69,3 +53,5 @@ def train(ctx, recipe, out, data, overrides, resume, force, nproc, device, seed)
         click.echo(f"  prior {pr['type']}: train {pr['train_ll_per_frame']:.2f} / test {pr['test_ll_per_frame']:.2f} nats/frame")
     plots = ", ".join(m.get("plots", [])) or "-"
     click.echo(f"  samples: {run.samples}/, plots: {run.plots}/ ({plots}), metrics: {run.metrics}")
+    page = run.path / "report" / "index.html"
+    click.echo(f"  report: {page}" if page.exists() else f"  report: not written (see the log); seqgen report {run.path}")

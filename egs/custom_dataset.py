@@ -58,9 +58,12 @@ def main(argv=None) -> int:
     from seqgen.config import load_recipe
     from seqgen.pipeline import Generator, train
 
+    wavs = sorted(Path(args.fsdd).glob("recordings/[38]_theo_*.wav"))
+    if not wavs:  # before anything is written
+        raise SystemExit(f"error: --fsdd {args.fsdd}: no FSDD recordings there (expected recordings/3_theo_0.wav, "
+                         f"...; the path is relative to {Path.cwd()})")
     manifests = Path(args.out) / "manifests"
     manifests.mkdir(parents=True, exist_ok=True)
-    wavs = sorted(Path(args.fsdd).glob("recordings/[38]_theo_*.wav"))
     counts = {}
     for split, keep in (("train", lambda t: t >= 5), ("test", lambda t: t < 5)):
         lines = [f"{w.stem} {w.resolve()}" for w in wavs if keep(int(w.stem.split("_")[2]))]
@@ -71,7 +74,12 @@ def main(argv=None) -> int:
     # switching data.source drops the FSDD-specific options (digits, speakers) of the recipe
     cfg = load_recipe(recipe, ["data.source=custom_dataset:ManifestDataset", f"train.epochs={args.epochs}",
                                "prior.n_states=8", "prior.n_iter=10"])
-    run = train(cfg, args.out, data=str(manifests), progress=False, generate_examples=2)
+    from seqgen.errors import SeqgenError
+
+    try:
+        run = train(cfg, args.out, data=str(manifests), progress=False, generate_examples=2)
+    except SeqgenError as e:
+        raise SystemExit(f"error: {e}") from None
     m = run.read_metrics()
     print(f"trained on {counts['train']} manifest utterances: AE test SNR {m['autoencoder_test']['snr_db']:.2f} dB, "
           f"HMM test log-likelihood {m['priors']['default']['test_ll_per_frame']:.2f} nats/frame")

@@ -1,7 +1,8 @@
 """Worked example: write your own latent prior (a multivariate Student-t), register it, compare, sample, save, load.
 
     python egs/custom_prior.py                                   # synthetic heavy-tailed latents
-    python egs/custom_prior.py --latents runs/fsdd/latents.npz   # latents of a `seqgen train` run
+    python egs/custom_prior.py --latents runs/fsdd/latents.npz   # latents of a `seqgen train` run, e.g.
+                                                                 # seqgen train spoken_digits --out runs/fsdd
 
 A prior is a subclass of ``seqgen.priors.Prior`` implementing five hooks: ``_fit``,
 ``_log_prob_frames`` (frames i.i.d.; or ``_log_prob_sequences`` for priors with memory), ``_sample``,
@@ -118,9 +119,19 @@ def synthetic_latents(seed: int, D: int = 8):
 
 
 def load_run_latents(path: Path):
-    """``latents.npz`` of a run: standardise both splits with the run's train statistics (as `seqgen` does)."""
-    with np.load(path, allow_pickle=False) as z:
-        lat = {k: z[k] for k in z.files}
+    """``latents.npz`` of a run: standardise both splits with the run's train statistics (as `seqgen` does).
+    A missing or unreadable file ends the example with one line naming it."""
+    if not path.is_file():
+        raise SystemExit(f"error: --latents {path}: no such file; train a run first, e.g. "
+                         f"`seqgen train spoken_digits --out {path.parent}`")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            lat = {k: z[k] for k in z.files}
+        missing = {"train", "test", "train_lengths", "test_lengths", "mean", "std"} - set(lat)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"error: --latents {path}: not a run's latents.npz ({e})") from None
+    if missing:
+        raise SystemExit(f"error: --latents {path}: not a run's latents.npz (no {', '.join(sorted(missing))})")
     std = lambda split: ((lat[split] - lat["mean"]) / lat["std"], lat[f"{split}_lengths"])
     return std("train"), std("test")
 

@@ -301,12 +301,20 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def recipe_file(recipe: str | Path) -> Path:
-    """A recipe folder (holding config.toml) or a TOML file."""
+    """A recipe folder (holding config.toml), a TOML file, or the bare name of a shipped recipe
+    (``spoken_digits``; a folder of that name here wins)."""
     p = Path(recipe)
+    if not p.exists():
+        from .recipes_index import find
+
+        p = find(str(recipe)) or p
     if p.is_dir():
         p = p / "config.toml"
     if not p.is_file():
-        raise ConfigError(f"no recipe at {recipe}: expected a folder with config.toml or a .toml file")
+        from .recipes_index import names
+
+        raise ConfigError(f"no recipe at {recipe}: expected a folder with config.toml, a .toml file or a shipped "
+                          f"recipe ({', '.join(names())}; see seqgen recipes)")
     return p
 
 

@@ -13,6 +13,10 @@ TINY = ["data.digits=[0, 1]", 'data.speakers=["jackson", "theo"]', "train.epochs
         "prior.n_states=5", "prior.n_iter=10"]
 
 
+MNIST_TINY = ["data.limit_train=600", "data.limit_test=150", "train.epochs=3", "train.batch_size=16",
+              "prior.n_components=5"]
+
+
 def invoke(*args, ok=True):
     """Run the `seqgen` CLI in-process; with ``ok`` assert it succeeded."""
     from click.testing import CliRunner
@@ -37,6 +41,17 @@ def tiny_run(tmp_path_factory, fsdd_root) -> Path:
     """A tiny spoken-digit run trained once per test session through the CLI."""
     out = tmp_path_factory.mktemp("runs") / "tiny"
     invoke(*train_args(out, fsdd_root))
+    return out
+
+
+@pytest.fixture(scope="session")
+def mnist_run(tmp_path_factory, data_root) -> Path:
+    """A tiny MNIST run (600 train / 150 test images, 3 epochs, a 5-component GMM) trained once per session."""
+    out = tmp_path_factory.mktemp("img") / "mnist"
+    args = ["train", REPO / "recipes" / "mnist", "--out", out, "--data", data_root / "mnist_t10k"]
+    for s in MNIST_TINY:
+        args += ["--set", s]
+    invoke(*args)
     return out
 
 

@@ -75,3 +75,15 @@ def test_download_cli_lists_the_sources():
     assert "fsdd" in out and "violin" in out and "mnist" in out
     res = invoke("download", "cifar", ok=False)
     assert res.exit_code == 2 and "cifar" in res.output
+
+
+def test_download_offline_is_one_line_naming_the_failure_data_set_and_file(tmp_path, monkeypatch):
+    from seqgen.data import download as dl
+
+    # nothing listens on port 9: what an offline machine sees
+    monkeypatch.setitem(dl.SOURCES, "fsdd", dl.Source("fsdd", "http://127.0.0.1:9/recordings/", subfolder="recordings"))
+    res = invoke("download", "fsdd", "--dest", tmp_path / "fsdd", ok=False)
+    err = res.output.strip().splitlines()[-1]
+    assert res.exit_code == 1 and err.startswith("Error: network failure: cannot download the fsdd data set's file "
+                                                 "recordings/0_george_0.wav (127.0.0.1:9: [Errno 111]"), err
+    assert "Will attempt" not in res.output and "Traceback" not in res.output  # pooch's retry chatter stays quiet

@@ -16,3 +16,12 @@ def test_custom_dataset_example(tmp_path, fsdd_root):
     assert "trained on 90 manifest utterances" in res.stdout
     wavs = sorted((out / "generated").glob("*.wav"))
     assert len(wavs) == 3 and all(sf.info(w).samplerate == 8000 for w in wavs)
+
+
+def test_custom_dataset_example_with_a_wrong_fsdd_path_fails_in_one_line(tmp_path):
+    # the documented relative path, run from a folder where it does not lead to FSDD
+    res = subprocess.run([sys.executable, str(EGS), "--fsdd", "../shared/data/fsdd", "--out", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert res.stderr.startswith("error: --fsdd ../shared/data/fsdd: no FSDD recordings there")
+    assert not (tmp_path / "r").exists()  # nothing half-made is left

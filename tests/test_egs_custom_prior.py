@@ -41,3 +41,21 @@ def test_custom_prior_example_on_run_latents(tmp_path):
     assert s["dim"] == D and s["sample_shapes"] == [[5, D], [3, D]]
     # Gaussian data: the Student-t tends to nu -> large and ties with the Gaussian
     assert abs(s["scores"]["student_t"] - s["scores"]["gaussian"]) < 0.2
+
+
+def test_custom_prior_example_as_documented_and_its_one_line_failures(tiny_run, tmp_path):
+    """The docstring's command line, run in a folder holding runs/fsdd/ (a real run's latents), and without it."""
+    (tmp_path / "runs" / "fsdd").mkdir(parents=True)
+    cmd = [sys.executable, str(SCRIPT), "--latents", "runs/fsdd/latents.npz", "--gmm-components", "3"]
+    missing = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert missing.returncode == 1 and missing.stderr.strip().splitlines() == [
+        "error: --latents runs/fsdd/latents.npz: no such file; train a run first, e.g. "
+        "`seqgen train spoken_digits --out runs/fsdd`"]
+    (tmp_path / "runs" / "fsdd" / "latents.npz").write_text("not an array file")
+    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1 and "not a run's latents.npz" in bad.stderr
+    import shutil
+
+    shutil.copy(tiny_run / "latents.npz", tmp_path / "runs" / "fsdd" / "latents.npz")
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert ok.returncode == 0 and "save/load round trip identical: True" in ok.stdout, ok.stderr

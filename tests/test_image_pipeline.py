@@ -7,22 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, invoke
+from conftest import MNIST_TINY, REPO, invoke
 from seqgen.artefacts import read_json
-
-MNIST_TINY = ["data.limit_train=600", "data.limit_test=150", "train.epochs=3", "train.batch_size=16",
-              "prior.n_components=5"]
-
-
-@pytest.fixture(scope="module")
-def mnist_run(tmp_path_factory, data_root):
-    out = tmp_path_factory.mktemp("img") / "mnist"
-    args = ["train", REPO / "recipes" / "mnist", "--out", out, "--data", data_root / "mnist_t10k"]
-    for s in MNIST_TINY:
-        args += ["--set", s]
-    invoke(*args)
-    return out
-
 
 def test_mnist_run_reconstructs_and_records_its_data(mnist_run, data_root):
     from seqgen.data.image.mnist import MNIST

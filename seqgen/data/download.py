@@ -64,6 +64,11 @@ def download(name: str, dest: Path, progress: bool = True, base_urls: tuple[str,
 
     src = SOURCES[name]
     reg = registry(name)
+    import logging
+
+    from ..progress import verbose_logging
+
+    pooch.get_logger().setLevel(logging.INFO if verbose_logging() else logging.ERROR)  # its retry chatter: -v
     for fname in tqdm(sorted(reg), desc=f"downloading {name}", unit="file", disable=not progress):
         errors = []
         for base in base_urls or (src.base_url, *src.mirrors):
@@ -75,7 +80,21 @@ def download(name: str, dest: Path, progress: bool = True, base_urls: tuple[str,
             except ValueError:  # checksum mismatch: never fall through to another copy silently
                 raise
             except Exception as e:  # network errors (requests / OSError): try the next mirror
-                errors.append(f"{base}: {type(e).__name__}: {e}")
+                errors.append(_reason(base, e))
         else:
-            raise DataError(f"network error downloading {name} file {fname} ({'; '.join(errors)})")
+            raise DataError(f"network failure: cannot download the {name} data set's file "
+                            f"{'/'.join(p for p in (src.subfolder, fname) if p)} ({'; '.join(errors)}); check the "
+                            f"internet connection, or give seqgen train --data PATH a copy you have")
     return Path(dest)
+
+
+def _reason(base: str, e: Exception) -> str:
+    """``host: why`` in a few words (requests' messages nest three exceptions and the whole URL)."""
+    import re
+    from urllib.parse import urlparse
+
+    text = str(e)
+    errno = re.findall(r"\[Errno -?\d+\] [^'\")]+", text)
+    status = re.search(r"\b([45]\d\d) (?:Client|Server) Error", text)
+    why = errno[-1] if errno else (f"HTTP {status.group(1)}" if status else type(e).__name__)
+    return f"{urlparse(base).netloc or base}: {why}"

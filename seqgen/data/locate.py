@@ -11,6 +11,8 @@ from ..errors import DataError
 log = logging.getLogger(__name__)
 
 EMBEDDED = Path(__file__).parent / "embedded"
+#: data sets whose embedded-subset warning this command has given (the CLI clears it per command)
+WARNED_EMBEDDED: set[str] = set()
 ENV_VAR = "SEQGEN_DATA"
 
 
@@ -56,11 +58,13 @@ def locate(folder: str, looks_valid, *, data: str | None = None, recipe_path: st
     embedded = EMBEDDED / folder
     download = _download_name(folder)
     if allow_embedded and folder and looks_valid(embedded):
-        warnings.warn(
-            f"using the small {folder} subset embedded in seqgen (offline quickstart); for the full data set "
-            f"run `seqgen download {download}` or pass --data / set ${ENV_VAR}",
-            stacklevel=2,
-        )
+        if folder not in WARNED_EMBEDDED:  # once per command (eval --compare locates once per prior)
+            WARNED_EMBEDDED.add(folder)
+            warnings.warn(
+                f"using the small {folder} subset embedded in seqgen (offline quickstart); for the full data set "
+                f"run `seqgen download {download}` or pass --data / set ${ENV_VAR}",
+                stacklevel=2,
+            )
         return embedded, "embedded subset"
     raise DataError(
         f"cannot find the {folder or 'audio'} data (tried: {', '.join(tried) or 'nothing'}). Pass --data PATH, "

@@ -25,6 +25,8 @@ from .latents import label_prior, load_latents
 from .run_dir import RunDir
 
 MAX_SECONDS = 24 * 3600.0
+#: file name of the i-th generated example, in a run's samples/ and in `generate --count` output alike
+SAMPLE_NAME = "{prefix}_{i:04d}.{ext}"
 MIN_SECONDS = 1e-3
 
 
@@ -47,10 +49,8 @@ class Generator:
         self.decoder_noise = float(self.cfg.generate.decoder_noise if decoder_noise is None else decoder_noise)
         if not (math.isfinite(self.decoder_noise) and self.decoder_noise >= 0):
             raise SeqgenError(f"decoder noise must be a number >= 0, got {decoder_noise}")
-        if label is not None:
-            if prior is not None:
-                raise SeqgenError("give --label or --prior, not both")
-            prior = label_prior(label)
+        if label is not None:  # --digit y: the run's per-label prior, or --prior NAME's (NAME_label_y)
+            prior = label_prior(label, None if prior in (None, "", "default") else prior)
         self.run.check_sources(self.run.prior_path(prior))
         self.prior = Prior.load(self.run.prior_path(prior))
         lat = load_latents(self.run)
@@ -199,7 +199,7 @@ class Generator:
                                                           out_dir, prefix)]
         recs = []
         for i, x in enumerate(self.iter_examples(count, seed, temperature)):  # each written as it is made
-            p = out_dir / f"{prefix}_{i:04d}.wav"
+            p = out_dir / SAMPLE_NAME.format(prefix=prefix, i=i, ext="wav")
             recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
         return recs
 

@@ -56,6 +56,14 @@ def standardise(lat: dict, split: str, label: int | None = None) -> tuple[np.nda
     return np.concatenate([s for s, k in zip(seqs, keep) if k]), lengths[keep]
 
 
-def label_prior(y: int) -> str:
-    """Name under which the prior of label ``y`` is saved (``priors/label_7.*``)."""
-    return f"label_{int(y)}"
+def label_prior(y: int, name: str | None = None) -> str:
+    """Name under which the prior of label ``y`` is saved: ``priors/label_7.*`` (the run's own per-label
+    priors), ``priors/<name>_label_7.*`` for those of ``fit-prior --per-label --label <name>``."""
+    return f"{name}_label_{int(y)}" if name else f"label_{int(y)}"
+
+
+def is_label_prior(name: str) -> bool:
+    """Whether a saved prior's name is a per-label one (``label_7``, ``hmm30_label_7``)."""
+    import re
+
+    return re.fullmatch(r"(?:.+_)?label_\d+", name) is not None

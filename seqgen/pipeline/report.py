@@ -8,6 +8,7 @@ import numpy as np
 
 from ..audio.io import write_wav
 from .examples import reconstruct
+from .generate import SAMPLE_NAME
 from ..config import Config
 from ..evaluation.music import music_metrics
 from ..evaluation.signal_metrics import audio_checks, band_energy_db, band_snr_db, snr_db, spectral_lines
@@ -75,7 +76,7 @@ def audio_report(run, model, rep, test_utts, test_frames, train_utts, cfg: Confi
     speed = seconds / (time.perf_counter() - t0)
     examples = gen.examples(max(1, n_examples), seed=cfg.seed, temperature=cfg.generate.temperature)
     for i, x in enumerate(examples):
-        write_wav(run.samples / f"sample_{i:02d}.wav", x, sr)
+        write_wav(run.samples / SAMPLE_NAME.format(prefix="sample", i=i, ext="wav"), x, sr)  # the names `generate --count` gives
     write_wav(run.samples / "stream_10s.wav", stream, sr)
     checks = audio_checks(np.concatenate(examples), sr)
     train_audio = np.concatenate([u.x for u in train_utts])

@@ -79,7 +79,8 @@ class RunDir:
         p = self.extra_prior(label)
         if not p.with_suffix(".json").exists():
             have = sorted(q.stem for q in (self.path / "priors").glob("*.json"))
-            hint = " (train with --set train.prior_per_label=true for --label)" if label.startswith("label_") else ""
+            hint = (" (train with --set train.prior_per_label=true, or seqgen fit-prior --per-label, for --digit)"
+                    if "label_" in label else "")
             raise ArtefactError(f"no prior {label!r} in {self.path}; fitted: default{''.join(', ' + h for h in have)}"
                                 f"{hint}")
         return p

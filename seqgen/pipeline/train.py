@@ -10,7 +10,7 @@ from ..artefacts import read_json, write_json
 from ..codecs.io import encode_sequences, load_codec, save_codec
 from ..config import Config, trust_components
 from ..data.fingerprint import fingerprint
-from ..errors import DataError
+from ..errors import DataError, SeqgenError
 from ..priors import Prior
 from ..device import resolve_device
 from ..paths import log_handler
@@ -81,11 +81,15 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
             epochs=cfg.train.epochs, batch_size=cfg.train.batch_size,
             segment_units=cfg.train.segment_frames if rep.sequential else 1, lr=cfg.train.lr,
             device=device, seed=cfg.seed, checkpoint_path=run.checkpoint, resume=resume, progress=progress,
-            log=lambda ep, rec: log.info("autoencoder epoch %d: %s", ep, _fmt(rec)),
+            log=_epoch_logger(run),
         )
         if not main:
             return run
         timings["autoencoder"] = time.perf_counter() - t0
+        if resume:  # the per-epoch curve saw only the epochs after the checkpoint: redraw them all
+            from .html_report import loss_curve
+
+            loss_curve(history, run.plots / "loss.png")
         save_codec(run.autoencoder, model)
         _stamp(run.autoencoder, ae_hash)
         run.update_metrics(autoencoder_history=history, world_size=env_world_size())
@@ -112,6 +116,17 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     t0 = time.perf_counter()
     report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device, n_examples=generate_examples)
     timings["report"] = time.perf_counter() - t0
+
+    # ---- stage 6: the HTML page (RUN/report/index.html)
+    from .html_report import write_report
+
+    t0 = time.perf_counter()
+    run.update_metrics(timings_s={**timings})
+    try:
+        write_report(run.path, device=device, examples=(test_ex, train_ex))
+    except (SeqgenError, OSError, ValueError) as e:  # the run itself is complete: a page is not worth failing it
+        log.warning("report: not written (%s); retry with `seqgen report %s`", e, run.path)
+    timings["html_report"] = time.perf_counter() - t0
     run.update_metrics(timings_s=timings)
     log.info("done: %s", run.path)
     return run
@@ -156,15 +171,34 @@ def fit_prior(run: RunDir, cfg: Config, *, prior: Prior | None = None, label: st
     return prior
 
 
-def fit_label_priors(run: RunDir, cfg: Config, *, progress: bool = True, force: bool = False) -> list[int]:
-    """One prior per data label (digit) on the shared autoencoder, saved as ``priors/label_<y>``
-    (what ``seqgen generate --label y`` samples from); returns the labels."""
+def fit_label_priors(run: RunDir, cfg: Config, *, name: str | None = None, progress: bool = True,
+                     force: bool = False) -> list[int]:
+    """One prior per data label (digit) on the shared autoencoder, saved as ``priors/label_<y>`` (what
+    ``seqgen generate --digit y`` samples from), or ``priors/<name>_label_<y>`` (``generate --prior name
+    --digit y``) so that per-label fits of several priors live side by side; returns the labels."""
     labels = sorted({int(y) for y in load_latents(run)["train_labels"] if y >= 0})
     if not labels:
         raise DataError("per-label priors asked for, but this data set has no labels")
     for y in labels:
-        fit_prior(run, cfg, label=label_prior(y), only_label=y, progress=progress, force=force)
+        fit_prior(run, cfg, label=label_prior(y, name), only_label=y, progress=progress, force=force)
     return labels
+
+
+def _epoch_logger(run: RunDir):
+    """The training loop's per-epoch callback: a log line, and ``plots/loss.png`` redrawn with every epoch."""
+    from .html_report import loss_curve
+
+    hist: dict = {}
+
+    def on_epoch(ep: int, rec: dict) -> None:
+        log.info("autoencoder epoch %d: %s", ep, _fmt(rec))
+        hist.setdefault("epoch", []).append(ep)
+        for k, v in rec.items():
+            if isinstance(v, (int, float)) and k not in ("epoch", "time_s"):
+                hist.setdefault(k, []).append(float(v))
+        loss_curve({k: v for k, v in hist.items() if len(v) == len(hist["epoch"])}, run.plots / "loss.png")
+
+    return on_epoch
 
 
 def _stamp(artefact: Path, stage_hash: str) -> None:

@@ -5,6 +5,7 @@ import numpy as np
 from scipy.linalg import cholesky, solve_triangular
 from scipy.special import logsumexp, ndtr
 
+from ..progress import verbose_logging
 from .base import Prior, register_prior
 from .checks import check_covariances, check_probabilities, check_shape
 
@@ -65,7 +66,7 @@ class GMMPrior(Prior):
             max_iter=self.max_iter,
             n_init=self.n_init,
             random_state=self.random_state,
-            verbose=2 if progress else 0,
+            verbose=2 if progress and verbose_logging() else 0,  # scikit-learn prints to stdout: only with -v
             verbose_interval=10,
         )
         gm.fit(X)
