@@ -69,3 +69,16 @@ def test_violin_prompted_continuation(violin_run, data_root, tmp_path):
     y, sr_out = sf.read(out)
     assert sr_out == 8000 and len(y) == 3 * 8000 + 4 * 8000
     assert not audio_checks(y[3 * 8000:], 8000)["silent"]
+
+
+def test_eval_of_a_music_run_compares_with_held_out_audio(violin_run):
+    from conftest import invoke
+
+    res = invoke("eval", violin_run)
+    r = json.loads((violin_run / "eval.json").read_text())["default"]
+    gen, real = r["rows"]["generated"], r["rows"]["real_train"]
+    # the reference row is the training report's (the same 120 s of training audio against the held-out 10 %)
+    assert real["logmel_frechet"] == pytest.approx(2507, rel=0.02)
+    assert real["chroma_js_bits"] == pytest.approx(0.023, abs=0.002)
+    assert real["logmel_frechet"] < gen["logmel_frechet"] < 6 * real["logmel_frechet"], r
+    assert "log-mel Fréchet" in res.output and "real training audio" in res.output

@@ -111,11 +111,20 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     from .generate import Generator, noise_rng
     from .run_dir import RunDir
 
-    if build_representation(RunDir(run_dir).load_config()).modality == "image":
+    run_cfg = RunDir(run_dir).load_config()
+    if build_representation(run_cfg).modality == "image":
         from .evaluate_image import evaluate_images
 
         return evaluate_images(run_dir, count=count, seed=seed, temperature=temperature, prior=prior, data=data,
                                device=device, progress=progress, reference_rows=reference_rows)
+    from ..data.fsdd import FSDD
+    from ..registry import DATASETS
+
+    if not issubclass(DATASETS.resolve(run_cfg.data.source), FSDD):  # no digit labels: distribution metrics
+        from .evaluate_music import evaluate_music
+
+        return evaluate_music(run_dir, seed=seed, temperature=temperature, prior=prior, data=data, device=device,
+                              progress=progress)
     if count < 2:
         raise SeqgenError(f"--count must be at least 2 (FID needs a covariance), got {count}")
     t0 = time.perf_counter()
@@ -208,6 +217,10 @@ def format_table(*results: dict, markdown: bool = False) -> str:
         from .evaluate_image import format_image_table
 
         return format_image_table(*results, markdown=markdown)
+    if results and results[0].get("metrics") == "music":
+        from .evaluate_music import format_music_table
+
+        return format_music_table(*results, markdown=markdown)
     cols = [("IS", "inception_score", "{:.2f}"), ("mIS", "modified_inception_score", "{:.4g}"),
             ("AM", "am_score", "{:.3f}"), ("FID(test)", "fid_test", "{:.2f}"),
             ("FID(train)", "fid_train", "{:.2f}"), ("NDB", "ndb", "{}"), ("digits", "digits_covered", "{}"),
