@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import MNIST_TINY, REPO, invoke
+from conftest import REPO, invoke
 from seqgen.artefacts import read_json
 
 def test_mnist_run_reconstructs_and_records_its_data(mnist_run, data_root):

@@ -205,7 +205,7 @@ def _items(run: RunDir, assets: _Assets, *, device: str, data: str | None, seed:
     rows = []
     for i, (ex, a, b) in enumerate(zip(pick, ref, rec)):
         rows.append((f"test_{i}", assets.audio(f"test_{i}", a, sr, f"test clip {ex.name}")))
-        rows.append((f"recon_{i}", assets.audio(f"recon_{i}", b, sr, f"its reconstruction")))
+        rows.append((f"recon_{i}", assets.audio(f"recon_{i}", b, sr, "its reconstruction")))
     sections.append(("Test audio and reconstructions", rows))
     y = gen.continue_audio(pick[0].x, CONTINUATION_SECONDS, seed=seed, temperature=cfg.generate.temperature)
     sections.append(("Prompted continuation", [("continuation", assets.audio(
