@@ -135,10 +135,8 @@ class DigitClassifier(SavedNet):
     KIND, VERSION, WHAT = KIND, VERSION, "digit-classifier"
 
     def __init__(self, net=None, device: str = "cpu", info: dict | None = None):
-        self.device = device
-        self.net = (net or _build_net()).to(device).eval()
+        super().__init__(net, device, info)
         self.logmel = LogMel()
-        self.info = dict(info or {})
 
     def classify(self, waveforms: Waveforms, sr: int = SR, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Both outputs in one pass: posteriors p(y|x) ``(N, 10)`` and features ``(N, 128)``, float64."""

@@ -73,11 +73,6 @@ class ImageDigitClassifier(SavedNet):
     n_features = 128
     KIND, VERSION, WHAT = KIND, VERSION, "image digit-classifier"
 
-    def __init__(self, net=None, device: str = "cpu", info: dict | None = None):
-        self.device = device
-        self.net = (net or _build_net()).to(device).eval()
-        self.info = dict(info or {})
-
     def classify(self, images, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
         """Posteriors p(y|x) ``(N, 10)`` and penultimate features ``(N, 128)``, float64, in one pass."""
         import torch

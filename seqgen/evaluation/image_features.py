@@ -77,9 +77,7 @@ class ImageFeatureExtractor(SavedNet):
 
     def __init__(self, channels: int = 1, net=None, device: str = "cpu", info: dict | None = None):
         self.channels = int(channels)
-        self.device = device
-        self.net = (net or _build_net(self.channels)).to(device).eval()
-        self.info = dict(info or {})
+        super().__init__(net, device, info)
 
     def features(self, images, batch_size: int = 256) -> np.ndarray:
         import torch

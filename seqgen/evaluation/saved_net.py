@@ -15,6 +15,12 @@ class SavedNet:
     VERSION: int = 0
     WHAT: str = "network"
 
+    def __init__(self, net=None, device: str = "cpu", info: dict | None = None):
+        """``net``: trained weights, or None for a fresh :meth:`build_net` (to train); ``info``: its record."""
+        self.device = device
+        self.info = dict(info or {})
+        self.net = (net or self.build_net(self.config())).to(device).eval()
+
     @classmethod
     def build_net(cls, config: dict):
         """The untrained architecture a stored ``config`` describes."""
