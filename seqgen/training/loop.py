@@ -118,6 +118,7 @@ def train_codec(
         rng = np.random.default_rng([seed, epoch])  # order is a function of (seed, epoch) only: resumable
         idx = segments(data.lengths, segment_units, rng)
         idx = torch.as_tensor(idx[rng.permutation(len(idx))], device=device)
+        schedule = objective.start_epoch(epoch)
         codec.train()
         total, count = 0.0, 0
         batches = tqdm(range(0, len(idx), batch_size), desc=f"epoch {epoch + 1}", unit="batch",
@@ -129,7 +130,8 @@ def train_codec(
                                     f"(learning rate {lr:g} too high, or non-finite data); nothing was saved")
             total, count = total + losses["loss"], count + 1
             batches.set_postfix(loss=f"{total / count:.4f}")
-        record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "time_s": time.perf_counter() - t0}
+        record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "time_s": time.perf_counter() - t0,
+                  **schedule}
         if valid_seqs is not None:
             codec.eval()
             record.update(objective.validate(vidx, valid.units, batch_size))
