@@ -1,6 +1,6 @@
 """The 2-d density test of Yoo et al. (§4.1.1): LDE with K = 1, 10, 30 components and a GMM fitted on the six-bar grid.
 
-    python benchmarks/lde_2d.py [--config recipes/lde_2d/grid.toml] [--out benchmarks/results/lde_2d]
+    python benchmarks/lde_2d.py [--config recipes/lde_2d/grid.toml] [--out recipes/lde_2d]
 
 Fits every ``[models.*]`` prior of the config on the grid's training points (through the priors' API: no
 codec), scores held-out points (mean log-likelihood ± standard error, nats per point) and writes
@@ -26,7 +26,7 @@ else:  # pragma: no cover
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="recipes/lde_2d/grid.toml")
-    ap.add_argument("--out", default="benchmarks/results/lde_2d")
+    ap.add_argument("--out", default="recipes/lde_2d")
     ap.add_argument("--n-samples", type=int, default=5000, help="samples drawn per model for the scatter plot")
     a = ap.parse_args()
 
