@@ -121,3 +121,20 @@ def test_trained_with_schedule_still_reconstructs(data_root):
     assert mse["incremental"] < 0.7 * baseline
     assert mse["incremental"] < 1.3 * mse["plain"]
     assert mse["incremental"] < 0.85 * mse["first_two"]
+
+
+def test_resume_mid_schedule_matches_an_uninterrupted_run(tmp_path):
+    X = [np.random.default_rng(i).random((1, 1, 8, 8)).astype(np.float32) for i in range(40)]
+
+    def run(epochs, resume, path):
+        codec, _ = _codec("mlp")
+        obj = Reconstruction(codec, loss="mse", incremental={"start": 1, "step": 2, "every": 1})
+        hist = train_codec(codec, obj, X, epochs=epochs, batch_size=8, segment_units=1, checkpoint_path=path,
+                           resume=resume, progress=False)
+        return codec, hist
+
+    full, h_full = run(4, False, tmp_path / "a.pt")
+    run(2, False, tmp_path / "b.pt")
+    resumed, h_res = run(4, True, tmp_path / "b.pt")
+    assert h_full["active_dims"] == h_res["active_dims"] == [1, 3, 5, 6]
+    assert all(torch.equal(a, b) for a, b in zip(full.state_dict().values(), resumed.state_dict().values()))
