@@ -17,12 +17,15 @@ from .main import common, resolve_common
               help="Evaluate every prior fitted on each run (the default one and each `fit-prior` label).")
 @click.option("--data", type=click.Path(), default=None, help="The run's data folder (default: where it was trained).")
 @click.option("--no-reference", is_flag=True, help="Skip the real-data reference rows (faster).")
+@click.option("--parzen", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Images: also the Parzen-window log-likelihood on this many generated images (10000: Goodfellow "
+                   "et al.'s protocol, sigma grid-searched on a validation split); 0 = off.")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for a README).")
 @click.option("--cached", is_flag=True, help="Print the table from each run's eval.json; evaluate nothing.")
 @common
 @click.pass_context
-def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, data, no_reference, markdown, cached,
-          device, seed):
+def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, data, no_reference, parzen, markdown,
+          cached, device, seed):
     """Generate COUNT examples from each RUN_DIR and score them; writes RUN_DIR/eval.json.
 
     Audio digit runs: FSDD classifier metrics (IS, FID, NDB, ...); image runs: KDE score, classifier
@@ -61,7 +64,8 @@ def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, dat
             results += [
                 evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
                          decoder_noise=decoder_noise, prior=None if label == "default" else label, data=data,
-                         device=device or "cpu", progress=progress, reference_rows=not no_reference and i == 0)
+                         device=device or "cpu", progress=progress, reference_rows=not no_reference and i == 0,
+                         parzen=parzen)
                 for i, label in enumerate(labels or ["default"])
             ]
     click.echo(format_table(*results, markdown=markdown))

@@ -82,7 +82,7 @@ def _snr_db(ref: list[np.ndarray], est: list[np.ndarray]) -> float:
 # ------------------------------------------------------------------ eval
 def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperature: float | None = None,
              decoder_noise: float | None = None, prior: str | None = None, data: str | None = None,
-             device: str = "cpu", progress: bool = True, reference_rows: bool = True) -> dict:
+             device: str = "cpu", progress: bool = True, reference_rows: bool = True, parzen: int = 0) -> dict:
     """Generate ``count`` utterances from a run and score them; writes ``eval.json`` and returns the result.
 
     Rows (each: IS, mIS, AM, FID, NDB, digits covered, class histogram, median distance to the
@@ -116,7 +116,7 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
         from .evaluate_image import evaluate_images
 
         return evaluate_images(run_dir, count=count, seed=seed, temperature=temperature, prior=prior, data=data,
-                               device=device, progress=progress, reference_rows=reference_rows)
+                               device=device, progress=progress, reference_rows=reference_rows, parzen=parzen)
     from ..data.fsdd import FSDD
     from ..registry import DATASETS
 

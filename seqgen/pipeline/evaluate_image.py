@@ -8,7 +8,9 @@ the reference images (10 %) and a validation part for the KDE bandwidth (10 %). 
 
 - KDE score (Parzen log-likelihood of the test images under the row's images, :mod:`seqgen.evaluation.kde`):
   the paper's text (σ = 0.01), the authors' code (σ = 0.2, 10 draws of 1,000) and σ chosen on a
-  validation split (the last 10 % of the training split);
+  validation split (the last 10 % of the training split); with ``parzen = N`` also Goodfellow et al.'s
+  Parzen protocol (Yoo et al.'s Table 2): N (10,000) generated images, σ grid-searched over
+  ``logspace(-1, 0, 10)`` on that validation split (a reference row uses the images it has);
 - FID against the test split and IS, on the features / posteriors of a network seqgen trains on the
   run's training split (a digit CNN for labelled digits; a conv-encoder feature space otherwise);
 - nearest-training-neighbour distance in pixel space, generated vs real held-out images (memorisation);
@@ -84,7 +86,8 @@ def _row(images, *, test, val, train_flat, classify, F_test, sampler=None, kde: 
         row.update(inception_score=gm.inception_score(P), digits_covered=gm.digits_covered(P),
                    class_histogram=np.bincount(P.argmax(1), minlength=P.shape[1]).tolist())
     for name, proto in kde.items():
-        source = sampler if (sampler is not None and proto.repeats > 1) else images[: proto.n_samples]
+        more = sampler is not None and (proto.repeats > 1 or proto.n_samples > len(images))
+        source = sampler if more else images[: proto.n_samples]
         if proto.repeats > 1 and sampler is None:
             proto = KDEProtocol(min(proto.n_samples, len(images)), proto.sigmas, 1, proto.description + " (one draw)")
         r = kde_score(test, source, proto, x_val=val)
@@ -94,8 +97,9 @@ def _row(images, *, test, val, train_flat, classify, F_test, sampler=None, kde: 
 
 def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperature: float | None = None,
                     prior: str | None = None, data: str | None = None, device: str = "cpu", progress: bool = True,
-                    reference_rows: bool = True) -> dict:
-    """Generate ``count`` images from a run and score them; writes ``eval.json`` (one entry per prior)."""
+                    reference_rows: bool = True, parzen: int = 0) -> dict:
+    """Generate ``count`` images from a run and score them; writes ``eval.json`` (one entry per prior).
+    ``parzen > 0`` adds the grid-searched Parzen window on that many generated images (``kde_parzen``)."""
     from .generate import Generator
 
     if count < 2:
@@ -117,6 +121,12 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
     kde = {"paper_text": PROTOCOLS["paper_text"], "authors_code": PROTOCOLS["authors_code"],
            "validation_sigma": KDEProtocol(1000, tuple(float(s) for s in np.logspace(-2, 0, 9)), 1,
                                            "1,000 samples, sigma chosen on the validation split")}
+    if parzen:
+        if parzen < 2:
+            raise SeqgenError(f"--parzen needs at least 2 samples, got {parzen}")
+        kde["parzen"] = KDEProtocol(int(parzen), PROTOCOLS["grid_search"].sigmas, 1,
+                                    f"Goodfellow et al. Parzen window: {parzen:,} samples, sigma grid-searched "
+                                    f"on the validation split")
     common = dict(test=X_te, val=X_val, train_flat=X_tr.reshape(len(X_tr), -1), classify=classify, F_test=F_te, kde=kde)
 
     def sampler(n, s):
@@ -148,6 +158,7 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
 def format_image_table(*results: dict, markdown: bool = False) -> str:
     """A table of :func:`evaluate_images` results, one row per generated set plus the reference rows once."""
     cols = [("KDE σ=.01", "kde_paper_text"), ("KDE σ=.2", "kde_authors_code"), ("KDE σ*", "kde_validation_sigma"),
+            *([("Parzen", "kde_parzen")] if any("kde_parzen" in r["rows"]["generated"] for r in results) else []),
             ("FID", "fid_test"), ("IS", "inception_score"), ("digits", "digits_covered"),
             ("NN(train)", "nn_train_distance_median"), ("n", "n")]
     lines = [(f"{r['run']}: {r['prior']} ({r['prior_type']})", r["rows"]["generated"], r) for r in results]
@@ -163,7 +174,8 @@ def format_image_table(*results: dict, markdown: bool = False) -> str:
         if v is None:
             return "-"
         if isinstance(v, dict):
-            return f"{v['log_likelihood']:.1f}±{v['sem']:.1f}"
+            ll = f"{v['log_likelihood']:.1f}±{v['sem']:.1f}"
+            return ll + (f" (σ={v['sigma']:.2f})" if key == "kde_parzen" else "")
         return f"{v:.2f}" if isinstance(v, float) else str(v)
 
     header = ["", *[c for c, _ in cols], "exact NLL"]

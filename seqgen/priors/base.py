@@ -184,6 +184,9 @@ class Prior(ABC):
     def _fit(self, seqs: list[np.ndarray], progress: bool) -> None: ...
 
     def _log_prob_sequences(self, seqs: list[np.ndarray]) -> np.ndarray:
+        if self.iid_frames and len(seqs) > 1:  # one call for all frames (many images = many length-1 sequences)
+            X, lengths = concat(seqs)
+            return np.add.reduceat(self._log_prob_frames(X), np.concatenate([[0], np.cumsum(lengths)[:-1]]))
         return np.array([self._log_prob_frames(s).sum() for s in seqs])
 
     def _log_prob_frames(self, x: np.ndarray) -> np.ndarray:

@@ -14,22 +14,31 @@ LOG_2PI = math.log(2.0 * math.pi)
 LOG_STD_MIN, LOG_STD_MAX = -7.0, 3.0  # standardised units
 
 
+def n_layers(dim: int) -> int:
+    """``ceil(log2 D)`` dilated layers (at least one): their receptive field ``2^L >= D`` covers all of z_<i."""
+    return max(1, math.ceil(math.log2(max(dim, 2))))
+
+
 def _build_net(dim: int, n_mix: int, max_filters: int | None, position_bias: bool):
     import torch
     from torch import nn
     from torch.nn import functional as F
 
-    n_layers = max(1, math.ceil(math.log2(max(dim, 2))))
-    widths = [2 ** (l + 3) if max_filters is None else min(2 ** (l + 3), max_filters) for l in range(n_layers)]
+    L = n_layers(dim)
+    widths = [2 ** (l + 3) if max_filters is None else min(2 ** (l + 3), max_filters) for l in range(L)]
 
     class LDENet(nn.Module):
-        """WaveNet-style stack over the dimension axis: layer l is a causal conv (kernel 2, dilation 2^l,
-        2^(l+3) gated filters), so output i sees inputs i - 2^L + 1 .. i, i.e. all of z_<i."""
+        """WaveNet-style stack over the dimension axis (§3.3). The input is the latent shifted by one and
+        left-padded with the learned padding vector ``p`` (``2^L`` entries), with a second channel, the
+        binary mask ``m``, marking real (1) vs padded (0) entries; layer l is an unpadded ("valid") conv,
+        kernel 2, dilation 2^l, 2^(l+3) gated filters, so the D outputs left after the L layers each see
+        ``2^L`` inputs: output i sees p and z_<i only (causal, and every z_<i since 2^L >= D)."""
 
         def __init__(self):
             super().__init__()
-            c_in = 3
+            self.pad = nn.Parameter(torch.zeros(2**L))  # p
             self.convs, self.res, self.skips = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+            c_in = 2
             for l, w in enumerate(widths):
                 self.convs.append(nn.Conv1d(c_in, 2 * w, kernel_size=2, dilation=2**l))
                 self.res.append(nn.Conv1d(c_in, w, 1) if c_in != w else nn.Identity())
@@ -41,18 +50,21 @@ def _build_net(dim: int, n_mix: int, max_filters: int | None, position_bias: boo
             self.pos = nn.Parameter(torch.zeros(3 * n_mix, dim)) if position_bias else None
 
         def forward(self, z, m):
-            """``z, m (B, D)`` (standardised latent, mask) -> ``logw, mu, log_std (B, D, K)`` of p(z_i | z_<i)."""
-            zm = z * m
-            # input at i: [z_{i-1} (zero-padded), m_{i-1}, m_i]; the shift by one makes the stack causal
-            prev = F.pad(torch.stack([zm, m], 1), (1, -1))
-            h = torch.cat([prev, m[:, None]], 1)
+            """``z, m (B, D)`` (standardised latent, mask of its real entries) -> ``logw, mu, log_std (B, D, K)``
+            of p(z_i | z_<i). Entries with m = 0 (e.g. dimensions an incremental codec has not grown yet)
+            enter as the padding does: value p, mask 0."""
+            B, D = z.shape
+            P = self.pad.shape[0]
+            seq = torch.cat([self.pad.expand(B, P), z[:, :-1]], 1)  # position P - 1 + i holds z_{i-1}
+            msk = torch.cat([m.new_zeros(B, P), m[:, :-1]], 1)
+            seq = torch.where(msk > 0, seq, torch.cat([self.pad.expand(B, P), self.pad[-1:].expand(B, D - 1)], 1))
+            h = torch.stack([seq, msk], 1)  # (B, 2, P + D - 1)
             skip = 0
             for l, (conv, res, sk) in enumerate(zip(self.convs, self.res, self.skips)):
-                # causal: left-pad by the dilation so output i sees inputs i - 2^l and i only
-                a, b = conv(F.pad(h, (2**l, 0))).chunk(2, 1)
+                a, b = conv(h).chunk(2, 1)  # valid conv: the length shrinks by 2^l
                 g = torch.tanh(a) * torch.sigmoid(b)  # WaveNet gated activation
-                skip = skip + sk(g)
-                h = res(h) + g
+                skip = sk(g[..., -D:]) + skip
+                h = res(h)[..., 2**l:] + g
             p = self.head(skip)
             if self.pos is not None:
                 p = p + self.pos
@@ -77,12 +89,14 @@ class LDEPrior(NeuralPrior):
     """``p(z) = prod_i sum_k pi_ik N(z_i; mu_ik, sigma_ik^2)`` with ``(pi, mu, sigma)_i`` a function of ``z_<i``.
 
     Yoo, Lee & Kwak's latent density estimator (§3.3): a dilated causal 1-D conv net over the
-    dimension axis (filter size 2, ceil(log2 D) layers, 2^(l+3) filters in layer l, capped at
-    ``max_filters``; ``None`` = the paper's widths), inputs augmented with the zero padding and a
-    binary mask of real entries (so one net scores masked / incrementally grown latents), a 1x1 conv
-    MDN head (pi softmax, mu linear, sigma exp), Adam(lr 2e-4, betas (0.5, 0.999)). ``position_bias``
-    adds a learned per-dimension bias to the head (not in the paper; helps small nets). Frames are
-    i.i.d.; latents are standardised per dimension first. Early stopping on held-out sequences.
+    dimension axis (filter size 2, ceil(log2 D) layers, 2^(l+3) filters in layer l; ``max_filters``
+    caps them, ``None`` = the paper's widths), its input padded with a learned padding vector ``p``
+    and augmented with a binary mask ``m`` of real vs padded entries (so one net also scores masked /
+    incrementally grown latents), a 1x1 conv MDN head with ``n_mix`` = K components (pi softmax, mu
+    linear, sigma exp), Adam(lr 2e-4, betas (0.5, 0.999)). ``position_bias`` adds a learned
+    per-dimension bias to the head (not in the paper; off by default). Frames are i.i.d.; latents are
+    standardised per dimension first (a fixed affine map: its log-Jacobian is added back). Early
+    stopping on held-out sequences (not in the paper, which trains a fixed number of epochs).
 
     Fitted: ``net_``, ``shift_, scale_ (D,)``, ``history_`` (train log-likelihood per frame, index 0 =
     untrained), ``valid_history_``, ``best_epoch_``.
@@ -93,8 +107,8 @@ class LDEPrior(NeuralPrior):
     def __init__(
         self,
         n_mix: int = 10,
-        max_filters: int | None = 32,
-        position_bias: bool = True,
+        max_filters: int | None = None,
+        position_bias: bool = False,
         max_epochs: int = 30,
         batch_size: int = 128,
         lr: float = 2e-4,

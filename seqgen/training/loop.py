@@ -131,6 +131,7 @@ def train_codec(
             rng = np.random.default_rng([seed, epoch])  # order is a function of (seed, epoch) only: resumable
             idx = segments(data.lengths, segment_units, rng)
             idx = torch.as_tensor(idx[rng.permutation(len(idx))], device=device)
+            schedule = objective.start_epoch(epoch)
             codec.train()
             objective.codec = net  # the objective's forward passes go through DDP (gradient all-reduce)
             losses_b, sizes = [], []
@@ -149,7 +150,7 @@ def train_codec(
             objective.codec = codec
             losses_b = distributed.mean_losses(losses_b, sizes, group)
             record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_b)) if losses_b else 0.0,
-                      "time_s": time.perf_counter() - t0}
+                      "time_s": time.perf_counter() - t0, **schedule}
             if valid_seqs is not None:
                 codec.eval()
                 record.update(objective.validate(vidx, valid.units, batch_size))

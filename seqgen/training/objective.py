@@ -16,7 +16,7 @@ from ..codecs.base import Codec
 
 class Objective(ABC):
     """Base class: build with the codec and the recipe's ``[train]`` options, then the loop calls
-    :meth:`configure` once, :meth:`step` per batch and :meth:`validate` per epoch.
+    :meth:`configure` once, :meth:`start_epoch` and then :meth:`step` per batch and :meth:`validate` per epoch.
 
     ``batch`` arguments are ``(idx [B, S], units [F, *unit_shape])``: global unit indices of ``B``
     segments of ``S`` consecutive units (``-1`` = padding), into the stacked units of all sequences.
@@ -40,6 +40,11 @@ class Objective(ABC):
     @abstractmethod
     def validate(self, idx: torch.Tensor, units: torch.Tensor, batch_size: int) -> dict[str, float]:
         """Held-out numbers of the epoch (e.g. ``valid_loss``, ``valid_snr_db``), computed without updates."""
+
+    def start_epoch(self, epoch: int) -> dict[str, float]:
+        """Called by the loop before each (0-based) ``epoch``, also on resume; what it returns is recorded
+        in that epoch's history (e.g. an incremental schedule's active latent dimensions). Nothing by default."""
+        return {}
 
     def settings(self) -> dict:
         """JSON-able settings a checkpoint must match to be resumed."""

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..codecs.base import Codec
 from ..registry import OBJECTIVES
+from .incremental import IncrementalSchedule, masked_decoder
 from .losses import make_loss
 from .objective import Objective
 
@@ -41,10 +42,17 @@ def segment_reconstruction(codec: Codec, loss_fn: nn.Module, units: torch.Tensor
 class Reconstruction(Objective):
     """Adam on a reconstruction loss: ``loss`` "mse" (the paper's, per unit), "mrstft" (multi-resolution
     STFT of the overlap-added frames, for audio) or "bce" (images in [0, 1]); None = the representation's
-    ``default_loss`` ("mrstft" for audio frames, "mse" for images)."""
+    ``default_loss`` ("mrstft" for audio frames, "mse" for images).
 
-    def __init__(self, codec: Codec, representation=None, loss: str | None = None, loss_options: dict | None = None):
+    ``incremental = {start, step, every}``: Yoo et al.'s incremental latent learning (§3.4,
+    :mod:`.incremental`): in epoch ``e`` only the first ``min(D, start + step * (e // every))`` latent
+    dimensions reach the decoder; the history records ``active_dims`` per epoch."""
+
+    def __init__(self, codec: Codec, representation=None, loss: str | None = None, loss_options: dict | None = None,
+                 incremental: dict | None = None):
         super().__init__(codec)
+        self.schedule = None if incremental is None else IncrementalSchedule.from_options(incremental)
+        self.active = codec.latent_dim
         self.hop = representation.hop if representation is not None else 0  # overlap-add of frames (STFT loss)
         if loss is None:
             loss = representation.default_loss if representation is not None else "mse"
@@ -58,8 +66,15 @@ class Reconstruction(Objective):
     def configure(self, lr: float) -> dict[str, torch.optim.Optimizer]:
         return {"codec": torch.optim.Adam(self.codec.parameters(), lr=lr)}
 
+    def start_epoch(self, epoch: int) -> dict[str, float]:
+        if self.schedule is None:
+            return {}
+        self.active = self.schedule.active(epoch, self.codec.latent_dim)
+        return {"active_dims": self.active}
+
     def step(self, idx, units, optimisers) -> dict[str, float]:
-        loss, _, _ = segment_reconstruction(self.codec, self.loss_fn, units, idx)
+        with masked_decoder(self.codec, self.active):
+            loss, _, _ = segment_reconstruction(self.codec, self.loss_fn, units, idx)
         opt = optimisers["codec"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -71,10 +86,14 @@ class Reconstruction(Objective):
         """Mean loss over segments and SNR (dB) of the overlap-free unit reconstruction."""
         total, count, err, sig = 0.0, 0, 0.0, 0.0
         for b in range(0, len(idx), batch_size):
-            loss, est, ref = segment_reconstruction(self.codec, self.loss_fn, units, idx[b : b + batch_size])
+            with masked_decoder(self.codec, self.active):
+                loss, est, ref = segment_reconstruction(self.codec, self.loss_fn, units, idx[b : b + batch_size])
             total, count = total + loss.item(), count + 1
             err, sig = err + (est - ref).square().sum().item(), sig + ref.square().sum().item()
         return {"valid_loss": total / max(count, 1), "valid_snr_db": 10 * math.log10(max(sig, 1e-20) / max(err, 1e-20))}
 
     def settings(self) -> dict:
-        return {"loss": self.loss, "loss_options": self.loss_options, "hop": self.hop}
+        out = {"loss": self.loss, "loss_options": self.loss_options, "hop": self.hop}
+        if self.schedule is not None:  # only when set: older checkpoints stay resumable
+            out["incremental"] = self.schedule.to_dict()
+        return out
