@@ -22,7 +22,6 @@ def n_layers(dim: int) -> int:
 def _build_net(dim: int, n_mix: int, max_filters: int | None, position_bias: bool):
     import torch
     from torch import nn
-    from torch.nn import functional as F
 
     L = n_layers(dim)
     widths = [2 ** (l + 3) if max_filters is None else min(2 ** (l + 3), max_filters) for l in range(L)]
