@@ -273,8 +273,11 @@ def test_eval_and_score_cli_end_to_end(fsdd_subset, subset_cache, data_root, tmp
         assert r.exit_code == 0, r.output
         scores[name] = json.loads(r.output)
     # a held-out digit is more typical of a digit model than a violin is: among the run's test
-    # utterances (the percentiles' reference) it ranks in the bulk, the violin below all of them
+    # utterances (the percentiles' reference) it ranks in the bulk, the violin at the bottom
     digit, violin = scores["digit"], scores["violin"]
     assert digit["prior_ll_per_frame"] > violin["prior_ll_per_frame"]
     assert digit["total_per_frame"] > violin["total_per_frame"] + 50, scores
-    assert digit["prior_ll_percentile"] >= 20 and violin["prior_ll_percentile"] == 0, scores
+    # (a 1-epoch model: which of the 20 test utterances rank below the violin depends on float summation
+    # order, i.e. on the thread count; the violin stays in the bottom tenth, the digit far above it)
+    assert violin["prior_ll_percentile"] <= 10 and digit["prior_ll_percentile"] >= violin["prior_ll_percentile"] + 50, \
+        scores
