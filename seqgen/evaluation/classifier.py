@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..artefacts import ArtefactError, read_json
+from ..artefacts import read_json
 from ..errors import DataError
 from .saved_net import SavedNet
 
@@ -293,25 +293,14 @@ def get_classifier(fsdd_root: str | os.PathLike, device: str = "cpu", progress: 
     if not train_files:
         raise DataError(f"no FSDD training files under {fsdd_root}: the digit classifier needs them")
     path = Path(cache or cache_folder()) / f"fsdd_digits_{cache_key(train_files)}.pt"
-    if path.exists() and not retrain:
-        try:
-            clf = DigitClassifier.load(path, device)
-            log.info("digit classifier: loaded %s (test accuracy %.3f)", path,
-                     clf.info.get("test_accuracy", float("nan")))
-            return clf
-        except ArtefactError as e:
-            log.warning("digit classifier: cached %s unusable (%s); retraining", path, e)
-    if len(train_files) < 1000:
-        log.warning("digit classifier: only %d training files under %s (full FSDD has 2700); "
-                    "scores will be less reliable", len(train_files), fsdd_root)
-    log.info("digit classifier: training on %d FSDD training files (cached afterwards in %s)", len(train_files),
-             path.parent)
-    clf = train_classifier(train_files, fsdd_files(fsdd_root, "test"), device=device, progress=progress)
-    clf.info["cache_key"] = path.stem
-    clf.save(path)
-    log.info("digit classifier: test accuracy %.3f after %.0f s", clf.info.get("test_accuracy", float("nan")),
-             clf.info["train_seconds"])
-    return clf
+
+    def train():
+        if len(train_files) < 1000:
+            log.warning("digit classifier: only %d training files under %s (full FSDD has 2700); "
+                        "scores will be less reliable", len(train_files), fsdd_root)
+        return train_classifier(train_files, fsdd_files(fsdd_root, "test"), device=device, progress=progress)
+
+    return DigitClassifier.cached(path, train, device=device, retrain=retrain)
 
 
 def classifier_info(path: str | os.PathLike) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import ArtefactError, read_json
+from ..artefacts import read_json
 from ..errors import DataError
 from ..data.image.transform import tensor_batch
 from .saved_net import SavedNet
@@ -175,21 +175,9 @@ def get_image_classifier(train_images, train_labels, test_images=None, test_labe
     """The classifier for this training set: loaded from the cache, else trained (~10 s on one CPU core for 8,000
     images) and cached as ``<cache>/<name>_digits_<key>.pt``; ``info`` is added to its stored training record."""
     path = Path(cache or cache_folder()) / f"{name}_digits_{cache_key(train_images, train_labels)}.pt"
-    if path.exists() and not retrain:
-        try:
-            clf = ImageDigitClassifier.load(path, device)
-            log.info("image digit classifier: loaded %s (test accuracy %.4f)", path,
-                     clf.info.get("test_accuracy", float("nan")))
-            return clf
-        except ArtefactError as e:
-            log.warning("image digit classifier: cached %s unusable (%s); retraining", path, e)
-    log.info("image digit classifier: training on %d images (cached afterwards in %s)", len(train_labels), path.parent)
-    clf = train_classifier(train_images, train_labels, test_images, test_labels, device=device, progress=progress)
-    clf.info.update(info or {}, cache_key=path.stem)
-    clf.save(path)
-    log.info("image digit classifier: test accuracy %.4f after %.0f s", clf.info.get("test_accuracy", float("nan")),
-             clf.info["train_seconds"])
-    return clf
+    return ImageDigitClassifier.cached(
+        path, lambda: train_classifier(train_images, train_labels, test_images, test_labels, device=device,
+                                       progress=progress), device=device, retrain=retrain, info=info)
 
 
 def get_mnist_classifier(mnist_root: str | os.PathLike, device: str = "cpu", progress: bool = True, **kw

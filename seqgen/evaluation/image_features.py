@@ -166,14 +166,6 @@ def get_feature_extractor(train_images, test_images=None, *, name: str = "images
     from .image_classifier import cache_folder
 
     path = Path(cache or cache_folder()) / f"{name}_features_{cache_key(train_images)}.pt"
-    if path.exists() and not retrain:
-        try:
-            return ImageFeatureExtractor.load(path, device)
-        except ArtefactError as e:
-            log.warning("feature encoder: cached %s unusable (%s); retraining", path, e)
-    ext = train_extractor(train_images, test_images, device=device, progress=progress)
-    ext.info["cache_key"] = path.stem
-    ext.save(path)
-    log.info("feature encoder: trained on %d images in %.0f s (test MSE %s)", ext.info["n_train"],
-             ext.info["train_seconds"], ext.info.get("test_mse"))
-    return ext
+    return ImageFeatureExtractor.cached(
+        path, lambda: train_extractor(train_images, test_images, device=device, progress=progress), device=device,
+        retrain=retrain)

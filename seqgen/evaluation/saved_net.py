@@ -2,9 +2,14 @@
 as tensor state dicts (``weights_only``) with their training record beside them."""
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
+from typing import Callable
 
 from ..artefacts import ArtefactError, load_torch_state, save_torch_state
+
+log = logging.getLogger("seqgen")
 
 
 class SavedNet:
@@ -49,3 +54,24 @@ class SavedNet:
         except RuntimeError as e:
             raise ArtefactError(f"{path}: not a {cls.WHAT} state dict ({e})") from None
         return cls.from_config(config, net, device)
+
+    @classmethod
+    def cached(cls, path: str | os.PathLike, train: Callable[[], "SavedNet"], *, device: str = "cpu",
+               retrain: bool = False, info: dict | None = None):
+        """The network cached at ``path``, else ``train()`` (its record gets ``info`` and the cache key) saved
+        there; an unusable cache file is retrained with a warning."""
+        path = Path(path)
+        if path.exists() and not retrain:
+            try:
+                net = cls.load(path, device)
+                log.info("%s: loaded %s", cls.WHAT, path)
+                return net
+            except ArtefactError as e:
+                log.warning("%s: cached %s unusable (%s); retraining", cls.WHAT, path, e)
+        log.info("%s: training (cached afterwards in %s)", cls.WHAT, path.parent)
+        net = train()
+        net.info.update(info or {}, cache_key=path.stem)
+        net.save(path)
+        log.info("%s: trained in %.0f s (test accuracy %s, test MSE %s)", cls.WHAT, net.info.get("train_seconds", 0),
+                 net.info.get("test_accuracy", "-"), net.info.get("test_mse", "-"))
+        return net
