@@ -10,7 +10,7 @@ codec's latents (``standard_normal_latents``: the pipeline does not standardise 
 ``beta`` and the reconstruction loss: the pipeline's loss is the *per-pixel* mean squared error, and
 the ELBO of a Gaussian likelihood with pixel variance σ_x² is proportional to
 ``MSE + (2 σ_x² / N) · KL``; the default ``beta = 1e-4`` is σ_x ≈ 0.2 for N = 784.
-Mirrors the audio VAE (:mod:`seqgen.autoencoder.vae`), including the log-variance clamp and its
+Mirrors the audio VAE (:mod:`seqgen.codecs.audio.vae`), including the log-variance clamp and its
 near-deterministic initial posterior.
 """
 from __future__ import annotations
