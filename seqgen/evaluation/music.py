@@ -1,4 +1,4 @@
-"""Rough, honest music indicators (issue #4): log-mel frame Fréchet distance and chroma-histogram distance.
+"""Rough, honest music indicators: log-mel frame Fréchet distance and chroma-histogram distance.
 
 Neither needs a trained classifier: they compare frame statistics of two recordings. They catch a
 generator whose timbre (log-mel) or pitch content (chroma) drifts from the held-out audio, not whether
