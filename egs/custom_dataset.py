@@ -25,6 +25,10 @@ class ManifestDataset(Dataset):
 
     folder = ""  # found via --data / data.path only
 
+    @staticmethod
+    def looks_valid(root: Path) -> bool:  # how seqgen's data locator recognises a folder of this dataset
+        return (root / "train.scp").is_file()
+
     def __init__(self, root, label_from_id: bool = True):
         self.root = Path(root)
         self.label_from_id = label_from_id
@@ -41,10 +45,6 @@ class ManifestDataset(Dataset):
             head = uid.split("_")[0]
             out.append(Example(uid, x, label=int(head) if self.label_from_id and head.isdigit() else None))
         return out
-
-
-def looks_valid(root: Path) -> bool:  # how seqgen's data locator recognises a folder of this dataset
-    return (root / "train.scp").is_file()
 
 
 def main(argv=None) -> int:

@@ -115,11 +115,12 @@ def test_sampled_envelope_is_kept_in_the_training_range(tiny_run):
     from seqgen.pipeline.generate import Generator
 
     gen = Generator(tiny_run)
-    d, lo, hi = gen.envelope_range
+    dims, lo, hi = gen.envelope_range
+    assert dims == slice(gen.model.code_dim, None)
     z = np.zeros((20, gen.mean.shape[0]), np.float32)
-    z[:, d:] = 1e3  # a far tail of the prior
+    z[:, dims] = 1e3  # a far tail of the prior
     loud = overlap_add(gen.decode(z, np.random.default_rng(0)), gen.spec)
-    z[:, d:] = (hi - gen.mean[d:]) / gen.std[d:]  # the loudest training envelope
+    z[:, dims] = (hi - gen.mean[dims]) / gen.std[dims]  # the loudest training envelope
     ceiling = overlap_add(gen.decode(z, np.random.default_rng(0)), gen.spec)
     np.testing.assert_allclose(loud, ceiling, atol=1e-5)
     assert np.isfinite(loud).all()

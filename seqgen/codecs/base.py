@@ -60,6 +60,11 @@ class Codec(nn.Module, ABC):
         """What :meth:`forward` is trained to reproduce (the input; a band-split codec: its low band)."""
         return units
 
+    def bounded_latents(self) -> slice | None:
+        """Latent coordinates a generator keeps within the range of the training latents (a band-split
+        decoder's envelope: a prior's tail would decode to loud noise); None (no clipping) by default."""
+        return None
+
     def regulariser(self) -> torch.Tensor | None:
         """The codec's own loss term from the last training ``forward`` (a VAE's KL), or None."""
         return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +32,16 @@ class Dataset(ABC):
     modality: str = "audio"
     #: how train and test were split (written to the run's data.json)
     split_description: str = "the data set's own train/test split"
+
+    @classmethod
+    def data_folder(cls, options: dict) -> str:
+        """The sub-folder :func:`~seqgen.data.locate.locate` looks for, given the recipe's ``[data]`` options."""
+        return cls.folder
+
+    @staticmethod
+    def looks_valid(root: Path) -> bool:
+        """Whether folder ``root`` holds this data set (the locator's test); any non-empty folder by default."""
+        return root.is_dir() and any(root.iterdir())
 
     @abstractmethod
     def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:

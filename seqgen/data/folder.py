@@ -35,6 +35,7 @@ class AudioFolder(Dataset):
     ``subdir``: the folder name looked for under ``$SEQGEN_DATA`` and the download cache."""
 
     folder = ""
+    looks_valid = staticmethod(looks_valid)
 
     def __init__(self, root: str | Path, files: list[str] = (), holdout_fraction: float = 0.1,
                  chunk_seconds: float = 0.0, recursive: bool = True, subdir: str = ""):

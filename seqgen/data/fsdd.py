@@ -33,6 +33,7 @@ class FSDD(Dataset):
     """
 
     folder = "fsdd"
+    looks_valid = staticmethod(looks_valid)
 
     def __init__(self, root: str | Path, digits: list[int] = (), speakers: list[str] = (), concatenate: bool = False):
         self.root = _recordings(Path(root))

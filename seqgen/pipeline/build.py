@@ -1,7 +1,6 @@
 """Components from a recipe: the one place a config is unpacked into library objects."""
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from ..codecs.base import Codec
@@ -69,10 +68,7 @@ def make_dataset(cfg: Config, data: str | None = None):
     except ValueError as e:
         raise ConfigError(f"data.source: {e}") from None
     opts = check_options("data", cls, cfg.data.options, skip=("root",))
-    module = importlib.import_module(cls.__module__)
-    looks_valid = getattr(module, "looks_valid", lambda p: p.is_dir() and any(p.iterdir()))
-    folder = cls.data_folder(opts) if hasattr(cls, "data_folder") else cls.folder
-    root, where = locate(folder, looks_valid, data=data, recipe_path=cfg.data.path or None,
+    root, where = locate(cls.data_folder(opts), cls.looks_valid, data=data, recipe_path=cfg.data.path or None,
                          recipe_dir=Path(cfg.recipe_dir) if cfg.recipe_dir else None, aliases=cls.folder_aliases)
     try:
         return cls(root, **opts), f"{root} ({where})"

@@ -62,9 +62,9 @@ class Generator:
         # band split: a sampled high-band envelope is kept within the range of the training frames, band by
         # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)
         self.envelope_range = None
-        if self.model.stochastic_decoder:
-            d = self.model.code_dim
-            self.envelope_range = (d, lat["train"][:, d:].min(0), lat["train"][:, d:].max(0))
+        bounded = self.model.bounded_latents()
+        if bounded is not None:
+            self.envelope_range = (bounded, lat["train"][:, bounded].min(0), lat["train"][:, bounded].max(0))
         if label is not None:
             self.train_lengths = self.train_lengths[lat["train_labels"] == label]
 
@@ -74,8 +74,8 @@ class Generator:
         stochastic decoder's randomness (band-split noise) is drawn from it."""
         z = z_std * self.std + self.mean
         if self.envelope_range is not None:
-            d, lo, hi = self.envelope_range
-            z[:, d:] = np.clip(z[:, d:], lo, hi)
+            dims, lo, hi = self.envelope_range
+            z[:, dims] = np.clip(z[:, dims], lo, hi)
         return decode_sequences(self.model, [z.astype(np.float32)], device=self.device, rng=noise_rng,
                                 noise_scale=self.decoder_noise)[0]
 

@@ -201,6 +201,10 @@ class ConvAutoencoder(Codec):
         """A band-split decoder draws its high band as noise in :meth:`decode_sample`."""
         return self.noise is not None
 
+    def bounded_latents(self) -> slice | None:
+        """The band envelope (the last ``noise_bands`` numbers) stays within the training range."""
+        return None if self.noise is None else slice(self.code_dim, None)
+
     def check_representation(self, representation) -> None:
         hop = representation.hop
         if self.noise is not None and 2 * hop != self.frame_length:

@@ -41,6 +41,7 @@ class ImageFolder(Dataset):
     ``[x0, y0, x1, y1]`` crop applied before the centre crop to the target shape ([] = none)."""
 
     folder = ""
+    looks_valid = staticmethod(looks_valid)
     modality = "image"
 
     def __init__(self, root: str | Path, files: list[str] = (), holdout_fraction: float = 0.1, seed: int = 0,

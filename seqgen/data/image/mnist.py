@@ -47,6 +47,7 @@ class MNIST(Dataset):
     """
 
     folder = "mnist"
+    looks_valid = staticmethod(looks_valid)
     folder_aliases = ("mnist_t10k",)  # the 10,000-image test set alone (as in seqgen's shared test data)
     modality = "image"
 
