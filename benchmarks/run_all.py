@@ -8,6 +8,9 @@ Sections (each one JSON file, rendered into README tables by ``benchmarks/render
 
 * ``hmm_backends``: torch vs hmmlearn EM, diagonal and full covariances, s / iteration, ratio, GFLOP/s;
 * ``ae_throughput``: the recipe's codec (synthetic frames): training, encoding and decoding frames / s;
+* ``ae_engine``: the codec training engine before / after its speed-ups and with bf16 autocast, on real FSDD
+  frames: step throughput measured interleaved (rounds in rotating order), then a short training of each
+  from the same seed with its test SNR;
 * ``generation``: streamed generation of 10 s and 600 s from a run directory: wall time, real-time factor,
   peak RSS (each length in a fresh process);
 * ``ddp``: one epoch of codec training in 1 and 2 processes (gloo, CPU, 1 thread each).
@@ -34,7 +37,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
-SECTIONS = ("hmm_backends", "ae_throughput", "generation", "ddp")
+SECTIONS = ("hmm_backends", "ae_throughput", "ae_engine", "generation", "ddp")
 sys.path.insert(0, str(HERE))
 
 
@@ -126,6 +129,99 @@ def ae_throughput(args) -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- codec training engines
+ENGINES = {  # name -> (previous engine's transposed convs?, amp, initial weights moved by one ulp?)
+    "previous (library transposed convs)": (True, None, False),
+    "previous, initial weights ±1 ulp (control)": (True, None, True),
+    "polyphase last layer (default)": (False, None, False),
+    "polyphase + bf16 autocast (--amp bf16)": (False, "bf16", False),
+}
+
+
+def _ulp_nudge(codec, seed: int = 1) -> None:
+    """Move every initial weight by one float32 ulp, up or down at random: a difference of the size float
+    reassociation makes, to show how far such a difference alone carries a training run."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in codec.parameters():
+            up = torch.rand(p.shape, generator=g) < 0.5
+            p.copy_(torch.nextafter(p, torch.where(up, torch.inf, -torch.inf)))
+
+
+def _fsdd_units(args, n_train: int | None, n_test: int | None):
+    from seqgen.pipeline.build import make_dataset
+    from seqgen.pipeline.examples import load_split, to_units
+
+    cfg, rep, _, _ = _recipe_codec()
+    dataset, _ = make_dataset(cfg, args.data)
+    split = {s: to_units(rep, load_split(rep, dataset, s, progress=False)[:n])
+             for s, n in (("train", n_train), ("test", n_test))}
+    return split["train"], split["test"]
+
+
+def ae_engine(args) -> list[dict]:
+    """Codec training engines side by side on real FSDD frames (the recipe's codec, loss and batch shape).
+
+    The control row trains the previous engine from initial weights one ulp away: its SNR difference is
+    what a last-bit difference (the size float reassociation makes) alone does to a training run."""
+    import contextlib
+
+    import torch
+
+    from seqgen.codecs.audio.polyphase import library_transposed_convs
+    from seqgen.training.loop import TrainData, segments, train_codec
+
+    torch.set_num_threads(1)
+    train, test = _fsdd_units(args, 120 if args.quick else 1200, 40 if args.quick else None)
+    data = TrainData.stack(train, "cpu")
+    rng = np.random.default_rng(0)
+    idx = segments(data.lengths, 8, rng)
+    idx = torch.as_tensor(idx[rng.permutation(len(idx))])
+
+    def make(name):
+        _, amp, nudge = ENGINES[name]
+        torch.manual_seed(0)
+        cfg, rep, codec, objective = _recipe_codec([f'train.amp="{amp}"'] if amp else [])
+        if nudge:
+            _ulp_nudge(codec)
+        return cfg, codec, objective, objective.configure(cfg.train.lr)
+
+    names = list(ENGINES)
+    models = {n: make(n) for n in names}
+    engine = {n: (library_transposed_convs if ENGINES[n][0] else contextlib.nullcontext) for n in names}
+    B = models[names[0]][0].train.batch_size
+    k, rounds = (3, 3) if args.quick else (5, 12)
+    sec = {n: 0.0 for n in names}
+    frames = {n: 0 for n in names}
+    for r in range(rounds):  # every round runs each engine on the same k batches, the order rotating
+        rows = idx[(r * k * B) % len(idx):][: k * B]
+        for n in names[r % len(names):] + names[: r % len(names)]:
+            _, _, objective, opt = models[n]
+            with engine[n]():
+                t0 = time.perf_counter()
+                for b in range(0, len(rows), B):
+                    objective.step(rows[b : b + B], data.units, opt)
+                sec[n] += time.perf_counter() - t0
+            frames[n] += int((rows >= 0).sum())
+    epochs = 1 if args.quick else 6
+    out = []
+    for n in names:
+        cfg, codec, objective, _ = make(n)
+        with engine[n]():
+            h = train_codec(codec, objective, train, valid_seqs=test, epochs=epochs, batch_size=B,
+                            segment_units=cfg.train.segment_frames, lr=cfg.train.lr, seed=0, progress=False)
+        print(f"  {n}: test SNR {h['valid_snr_db'][-1]:.2f} dB, {np.mean(h['time_s']):.1f} s / epoch", flush=True)
+        out.append({"engine": n, "threads": 1, "frames_per_s": frames[n] / sec[n], "epochs": epochs,
+                    "epoch_s": float(np.mean(h["time_s"])), "train_loss": h["train_loss"][-1],
+                    "test_snr_db": h["valid_snr_db"][-1], "n_train": len(train), "n_test": len(test)})
+    for r in out:
+        r["speedup"] = r["frames_per_s"] / out[0]["frames_per_s"]
+        r["snr_diff_db"] = r["test_snr_db"] - out[0]["test_snr_db"]
+    return out
+
+
 # --------------------------------------------------------------------------- generation
 def generation(args) -> list[dict]:
     """``generation_memory.py``'s child per length (fresh process: ru_maxrss is per process)."""
@@ -188,6 +284,7 @@ def ddp(args) -> list[dict]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (minutes on a 2-core CPU)")
+    ap.add_argument("--data", default=None, help="data folder (FSDD) for ae_engine (default: $SEQGEN_DATA / cache)")
     ap.add_argument("--run", help="trained run directory for the generation section (e.g. runs/spoken_digits)")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     ap.add_argument("--out", default=str(RESULTS), help="folder of the JSON files")
