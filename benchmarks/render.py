@@ -68,6 +68,14 @@ def ae_engine(doc: dict) -> str:
               f"{r0['n_test']} test utterances)" + _footer(doc))
 
 
+def large_corpus(doc: dict) -> str:
+    rows = [[r["stage"], f"{r['sec']:.0f}", f"{r['peak_rss_mb']:,.0f} MB"] for r in doc["rows"]]
+    r0 = doc["rows"][0]
+    return (_table(["stage (one process, in order)", "s", "peak RSS so far"], rows)
+            + f"\n\n({r0['hours']:.2f} h of audio, {r0['frames']:,} frames of 800 samples = "
+              f"{r0['units_gb']:.2f} GB of float32 units)" + _footer(doc))
+
+
 def generation(doc: dict) -> str:
     rows = [[f"{r['seconds']:.0f} s", f"{r['wall_s']:.2f} s", f"{r['x_realtime']:.0f}×", f"{r['peak_rss_mb']:.0f} MB"]
             for r in doc["rows"]]
@@ -103,7 +111,7 @@ def run_table(run: Path) -> str | None:
     return _table(["", run.name], rows)
 
 
-TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "generation": generation, "ddp": ddp}
+TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "large_corpus": large_corpus, "generation": generation, "ddp": ddp}
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:

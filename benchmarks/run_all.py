@@ -11,6 +11,8 @@ Sections (each one JSON file, rendered into README tables by ``benchmarks/render
 * ``ae_engine``: the codec training engine before / after its speed-ups and with bf16 autocast, on real FSDD
   frames: step throughput measured interleaved (rounds in rotating order), then a short training of each
   from the same seed with its test SNR;
+* ``large_corpus``: ``recipes/audio_folder``'s stages on hours of audio (FSDD and the violin recordings
+  looped into a temporary folder): time and peak RSS after each stage (a fresh process);
 * ``generation``: streamed generation of 10 s and 600 s from a run directory: wall time, real-time factor,
   peak RSS (each length in a fresh process);
 * ``ddp``: one epoch of codec training in 1 and 2 processes (gloo, CPU, 1 thread each).
@@ -37,7 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
-SECTIONS = ("hmm_backends", "ae_throughput", "ae_engine", "generation", "ddp")
+SECTIONS = ("hmm_backends", "ae_throughput", "ae_engine", "large_corpus", "generation", "ddp")
 sys.path.insert(0, str(HERE))
 
 
@@ -222,6 +224,96 @@ def ae_engine(args) -> list[dict]:
     return out
 
 
+# --------------------------------------------------------------------------- large corpus
+LARGE_CHILD = r"""
+import json, resource, sys, time
+import numpy as np, torch
+from pathlib import Path
+from seqgen.config import load_recipe
+from seqgen.codecs.io import encode_sequences, save_codec
+from seqgen.pipeline.build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset
+from seqgen.pipeline.examples import load_split, to_units
+from seqgen.pipeline.latents import save_latents, load_latents, standardise
+from seqgen.pipeline.run_dir import RunDir
+from seqgen.training.loop import train_codec
+
+torch.set_num_threads(1)
+folder, run_dir, n_iter, train_seqs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rows, t0 = [], time.perf_counter()
+def mark(stage, **kw):
+    global t0
+    t = time.perf_counter()
+    rows.append({"stage": stage, "sec": t - t0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **kw})
+    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+cfg = load_recipe("recipes/audio_folder", [f"prior.n_iter={n_iter}"])
+torch.manual_seed(0)
+rep = build_representation(cfg)
+ds, _ = make_dataset(cfg, folder)
+train_ex, test_ex = load_split(rep, ds, "train"), load_split(rep, ds, "test")
+hours = sum(len(e.x) for e in train_ex + test_ex) / rep.sample_rate / 3600
+train_u, test_u = to_units(rep, train_ex), to_units(rep, test_ex)
+del train_ex, test_ex
+n = sum(len(u) for u in train_u + test_u)
+mark("load audio + frame", hours=hours, frames=n, units_gb=n * rep.spec.frame_length * 4 / 1e9)
+codec = build_autoencoder(cfg, rep)
+train_codec(codec, build_objective(cfg, codec, rep), train_u[:train_seqs], epochs=1, batch_size=cfg.train.batch_size,
+            segment_units=cfg.train.segment_frames, lr=cfg.train.lr, progress=False)
+mark(f"codec: 1 epoch on {train_seqs} sequences (short)", frames=sum(len(u) for u in train_u[:train_seqs]))
+run = RunDir(run_dir)
+run.path.mkdir(parents=True, exist_ok=True)
+save_codec(run.autoencoder, codec)
+z_train, z_test = encode_sequences(codec, train_u), encode_sequences(codec, test_u)
+mark("encode latents", frames=n)
+save_latents(run, z_train, z_test, [None] * len(z_train), [None] * len(z_test), "bench")
+del z_train, z_test, train_u, test_u
+mark("save latents.npz", mb=run.latents.stat().st_size / 1e6)
+Z, lengths = standardise(load_latents(run), "train")
+prior = build_prior(cfg)
+prior.fit(Z, lengths)
+mark(f"HMM prior fit ({cfg.prior.options.get('n_states')} diag states, {n_iter} EM iterations)", frames=len(Z))
+print(json.dumps(rows))
+"""
+
+
+def _write_corpus(folder: Path, hours: float, data: str | None) -> float:
+    """FSDD utterances and the violin recordings at 8 kHz, concatenated in a loop into 10-minute WAV files."""
+    import soundfile as sf
+
+    from seqgen.audio.io import load_many
+    from seqgen.data.locate import locate
+
+    pieces = []
+    for name in ("fsdd", "violin_bach_bwv1002_garner"):
+        root, _ = locate(name, lambda p: p.is_dir() and any(p.iterdir()), data=data)
+        paths = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in (".wav", ".flac"))
+        pieces += [x for _, x in load_many(paths, 8000)]
+    clip = np.concatenate(pieces).astype(np.float32)
+    per_file, total = 600 * 8000, int(hours * 3600 * 8000)
+    written, i = 0, 0
+    while written < total:
+        n = min(per_file, total - written)
+        idx = (written + np.arange(n)) % len(clip)
+        sf.write(folder / f"part_{i:03d}.wav", clip[idx], 8000, subtype="PCM_16")
+        written, i = written + n, i + 1
+    return written / 8000 / 3600
+
+
+def large_corpus(args) -> list[dict]:
+    """Peak memory and time of the audio_folder recipe's stages on ``--hours`` of audio."""
+    hours = 0.5 if args.quick else args.hours
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "audio"
+        folder.mkdir()
+        got = _write_corpus(folder, hours, args.data)
+        print(f"  wrote {got:.2f} h of audio", flush=True)
+        out = subprocess.run([sys.executable, "-c", LARGE_CHILD, str(folder), f"{tmp}/run", "1" if args.quick else "2",
+                              "20"], capture_output=True, text=True, cwd=REPO)
+        if out.returncode:
+            raise SystemExit(f"large_corpus child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 # --------------------------------------------------------------------------- generation
 def generation(args) -> list[dict]:
     """``generation_memory.py``'s child per length (fresh process: ru_maxrss is per process)."""
@@ -285,6 +377,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (minutes on a 2-core CPU)")
     ap.add_argument("--data", default=None, help="data folder (FSDD) for ae_engine (default: $SEQGEN_DATA / cache)")
+    ap.add_argument("--hours", type=float, default=10.0, help="hours of audio for large_corpus (default 10)")
     ap.add_argument("--run", help="trained run directory for the generation section (e.g. runs/spoken_digits)")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     ap.add_argument("--out", default=str(RESULTS), help="folder of the JSON files")
