@@ -68,6 +68,15 @@ def ae_engine(doc: dict) -> str:
               f"{r0['n_test']} test utterances)" + _footer(doc))
 
 
+def omp_wait(doc: dict) -> str:
+    rows = [[f"`OMP_WAIT_POLICY` {r['policy']}", f"{r['threads']}{' (default)' if r['default_threads'] else ''}",
+             _f(r["frames_per_s"]), " / ".join(_f(x) for x in r["runs"]), f"**{r['speedup']:.2f}×**"]
+            for r in doc["rows"]]
+    return (_table(["OpenMP wait policy", "threads", "train frames / s (mean)", "runs", "× default"], rows)
+            + "\n\n(the recipe's codec and loss, 60 FSDD utterances; one fresh process per run, policies alternating)"
+            + _footer(doc))
+
+
 def large_corpus(doc: dict) -> str:
     rows = [[r["stage"], f"{r['sec']:.0f}", f"{r['peak_rss_mb']:,.0f} MB"] for r in doc["rows"]]
     r0 = doc["rows"][0]
@@ -111,7 +120,7 @@ def run_table(run: Path) -> str | None:
     return _table(["", run.name], rows)
 
 
-TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "large_corpus": large_corpus, "generation": generation, "ddp": ddp}
+TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait, "large_corpus": large_corpus, "generation": generation, "ddp": ddp}
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:

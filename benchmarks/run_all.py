@@ -11,6 +11,9 @@ Sections (each one JSON file, rendered into README tables by ``benchmarks/render
 * ``ae_engine``: the codec training engine before / after its speed-ups and with bf16 autocast, on real FSDD
   frames: step throughput measured interleaved (rounds in rotating order), then a short training of each
   from the same seed with its test SNR;
+* ``omp_wait``: codec training steps with torch's default threads under OpenMP's default (spinning) wait
+  policy vs ``OMP_WAIT_POLICY=PASSIVE`` (what the ``seqgen`` command sets), and one thread; fresh processes,
+  alternating;
 * ``large_corpus``: ``recipes/audio_folder``'s stages on hours of audio (FSDD and the violin recordings
   looped into a temporary folder): time and peak RSS after each stage (a fresh process);
 * ``generation``: streamed generation of 10 s and 600 s from a run directory: wall time, real-time factor,
@@ -39,7 +42,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
-SECTIONS = ("hmm_backends", "ae_throughput", "ae_engine", "large_corpus", "generation", "ddp")
+SECTIONS = ("hmm_backends", "ae_throughput", "ae_engine", "omp_wait", "large_corpus", "generation", "ddp")
 sys.path.insert(0, str(HERE))
 
 
@@ -222,6 +225,57 @@ def ae_engine(args) -> list[dict]:
         r["speedup"] = r["frames_per_s"] / out[0]["frames_per_s"]
         r["snr_diff_db"] = r["test_snr_db"] - out[0]["test_snr_db"]
     return out
+
+
+# --------------------------------------------------------------------------- OpenMP wait policy
+OMP_CHILD = r"""
+import json, os, sys, time
+import numpy as np, torch
+sys.path.insert(0, sys.argv[1])
+from run_all import _fsdd_units, _recipe_codec
+from seqgen.training.loop import TrainData, segments
+import argparse
+threads, steps = int(sys.argv[2]), int(sys.argv[3])
+if threads:
+    torch.set_num_threads(threads)
+train, _ = _fsdd_units(argparse.Namespace(data=sys.argv[4] or None), 60, 1)
+data = TrainData.stack(train, "cpu")
+rng = np.random.default_rng(0)
+idx = segments(data.lengths, 8, rng)
+idx = torch.as_tensor(idx[rng.permutation(len(idx))])
+torch.manual_seed(0)
+cfg, _, _, objective = _recipe_codec()
+opt = objective.configure(cfg.train.lr)
+B = cfg.train.batch_size
+for b in range(0, 2 * B, B):
+    objective.step(idx[b : b + B], data.units, opt)
+t0, frames = time.perf_counter(), 0
+for b in range(2 * B, (2 + steps) * B, B):
+    objective.step(idx[b : b + B], data.units, opt)
+    frames += int((idx[b : b + B] >= 0).sum())
+print(json.dumps({"frames_per_s": frames / (time.perf_counter() - t0), "threads": torch.get_num_threads()}))
+"""
+
+
+def omp_wait(args) -> list[dict]:
+    """Training steps per OpenMP wait policy and thread count, each in a fresh process, alternating."""
+    cases = [("default (spin)", None, 0), ("PASSIVE", "PASSIVE", 0), ("default (spin)", None, 1)]
+    steps, rounds = (6, 1) if args.quick else (12, 2)
+    got = {i: [] for i in range(len(cases))}
+    for r in range(rounds):
+        for i, (_, policy, threads) in enumerate(cases):
+            env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+            if policy:
+                env["OMP_WAIT_POLICY"] = policy
+            out = subprocess.run([sys.executable, "-c", OMP_CHILD, str(HERE), str(threads), str(steps), args.data or ""],
+                                 env=env, check=True, capture_output=True, text=True, cwd=REPO).stdout
+            got[i].append(json.loads(out.strip().splitlines()[-1]))
+    rows = [{"policy": name, "threads": got[i][0]["threads"], "default_threads": not threads,
+             "frames_per_s": float(np.mean([g["frames_per_s"] for g in got[i]])),
+             "runs": [g["frames_per_s"] for g in got[i]]} for i, (name, _, threads) in enumerate(cases)]
+    for r in rows:
+        r["speedup"] = r["frames_per_s"] / rows[0]["frames_per_s"]
+    return rows
 
 
 # --------------------------------------------------------------------------- large corpus

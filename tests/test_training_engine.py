@@ -110,3 +110,15 @@ def test_fp16_with_loss_scaling_on_cuda(frames):
     objective = Reconstruction(codec, Frames(), amp="fp16")
     h = train_codec(codec, objective, frames[:4], epochs=2, batch_size=4, device="cuda", progress=False)
     assert all(np.isfinite(h["train_loss"])) and objective.precision.scaler is not None
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_cli_sets_a_passive_openmp_wait_policy_before_torch_loads(preset, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | ({"OMP_WAIT_POLICY": preset} if preset else {})
+    code = "import sys, os, seqgen.cli.main; print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [expected, "False"]
