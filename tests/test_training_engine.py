@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 
 from seqgen.codecs.audio import ConvAutoencoder
 from seqgen.codecs.audio.conv1d import UpConv
@@ -101,6 +102,11 @@ def test_amp_choices_are_checked():
         Reconstruction(codec, Frames(), amp="fp8")
     with pytest.raises(ValueError, match="needs a CUDA device"):
         MixedPrecision("fp16").autocast(torch.device("cpu"))
+    from seqgen.config import ConfigError, load_recipe
+
+    with pytest.raises(ConfigError, match="train.amp must be one of"):
+        load_recipe(REPO / "recipes" / "spoken_digits", ['train.amp="fp8"'])
+    assert load_recipe(REPO / "recipes" / "spoken_digits", ['train.amp="bf16"']).train.options["amp"] == "bf16"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
