@@ -128,3 +128,22 @@ def test_cli_sets_a_passive_openmp_wait_policy_before_torch_loads(preset, expect
     code = "import sys, os, seqgen.cli.main; print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == [expected, "False"]
+
+
+def test_batched_encoding_is_unchanged_without_the_corpus_copy():
+    """Encoding walks the sequences in batches (no concatenated copy of all units): same batches, same
+    latents as encoding the concatenation, for batch boundaries inside and across sequences."""
+    from seqgen.codecs.io import _unit_batches, encode_sequences
+
+    rng = np.random.default_rng(0)
+    seqs = [rng.standard_normal((n, 800)).astype(np.float32) for n in (5, 0, 3, 9, 1)]
+    batches = list(_unit_batches(seqs, 4))
+    assert [len(b) for b in batches] == [4, 4, 4, 4, 2]
+    np.testing.assert_array_equal(np.concatenate(batches), np.concatenate(seqs))
+    torch.manual_seed(0)
+    codec = ConvAutoencoder(channels=(4, 4, 4), latent_dim=8)
+    got = encode_sequences(codec, seqs, batch_size=4)
+    with torch.no_grad():
+        whole = torch.cat([codec.encode(torch.as_tensor(b)) for b in batches]).numpy()
+    assert [len(z) for z in got] == [5, 0, 3, 9, 1]
+    np.testing.assert_array_equal(np.concatenate(got), whole)
