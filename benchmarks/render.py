@@ -58,6 +58,33 @@ def ae_throughput(doc: dict) -> str:
     return _table(["stage", "frames per batch", "frames / s", "× real time"], rows) + _footer(doc)
 
 
+def ae_engine(doc: dict) -> str:
+    rows = [[r["engine"], r["threads"], _f(r["frames_per_s"]), f"**{r['speedup']:.2f}×**", f"{r['epoch_s']:.1f}",
+             f"{r['train_loss']:.4f}", f"{r['test_snr_db']:.2f} dB", f"{r['snr_diff_db']:+.2f} dB"] for r in doc["rows"]]
+    r0 = doc["rows"][0]
+    return (_table(["engine", "threads", "train frames / s (interleaved)", "speed-up", "epoch s", "train loss",
+                    "test SNR", "Δ SNR"], rows)
+            + f"\n\n({r0['n_train']} FSDD training utterances, {r0['epochs']} epochs from seed 0, SNR on "
+              f"{r0['n_test']} test utterances)" + _footer(doc))
+
+
+def omp_wait(doc: dict) -> str:
+    rows = [[f"`OMP_WAIT_POLICY` {r['policy']}", f"{r['threads']}{' (default)' if r['default_threads'] else ''}",
+             _f(r["frames_per_s"]), " / ".join(_f(x) for x in r["runs"]), f"**{r['speedup']:.2f}×**"]
+            for r in doc["rows"]]
+    return (_table(["OpenMP wait policy", "threads", "train frames / s (mean)", "runs", "× default"], rows)
+            + "\n\n(the recipe's codec and loss, 60 FSDD utterances; one fresh process per run, policies alternating)"
+            + _footer(doc))
+
+
+def large_corpus(doc: dict) -> str:
+    rows = [[r["stage"], f"{r['sec']:.0f}", f"{r['peak_rss_mb']:,.0f} MB"] for r in doc["rows"]]
+    r0 = doc["rows"][0]
+    return (_table(["stage (one process, in order)", "s", "peak RSS so far"], rows)
+            + f"\n\n({r0['hours']:.2f} h of audio, {r0['frames']:,} frames of 800 samples = "
+              f"{r0['units_gb']:.2f} GB of float32 units)" + _footer(doc))
+
+
 def generation(doc: dict) -> str:
     rows = [[f"{r['seconds']:.0f} s", f"{r['wall_s']:.2f} s", f"{r['x_realtime']:.0f}×", f"{r['peak_rss_mb']:.0f} MB"]
             for r in doc["rows"]]
@@ -93,7 +120,7 @@ def run_table(run: Path) -> str | None:
     return _table(["", run.name], rows)
 
 
-TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "generation": generation, "ddp": ddp}
+TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait, "large_corpus": large_corpus, "generation": generation, "ddp": ddp}
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:

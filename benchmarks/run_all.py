@@ -8,6 +8,14 @@ Sections (each one JSON file, rendered into README tables by ``benchmarks/render
 
 * ``hmm_backends``: torch vs hmmlearn EM, diagonal and full covariances, s / iteration, ratio, GFLOP/s;
 * ``ae_throughput``: the recipe's codec (synthetic frames): training, encoding and decoding frames / s;
+* ``ae_engine``: the codec training engine before / after its speed-ups and with bf16 autocast, on real FSDD
+  frames: step throughput measured interleaved (rounds in rotating order), then a short training of each
+  from the same seed with its test SNR;
+* ``omp_wait``: codec training steps with torch's default threads under OpenMP's default (spinning) wait
+  policy vs ``OMP_WAIT_POLICY=PASSIVE`` (what the ``seqgen`` command sets), and one thread; fresh processes,
+  alternating;
+* ``large_corpus``: ``recipes/audio_folder``'s stages on hours of audio (FSDD and the violin recordings
+  looped into a temporary folder): time and peak RSS after each stage (a fresh process);
 * ``generation``: streamed generation of 10 s and 600 s from a run directory: wall time, real-time factor,
   peak RSS (each length in a fresh process);
 * ``ddp``: one epoch of codec training in 1 and 2 processes (gloo, CPU, 1 thread each).
@@ -31,10 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the seqgen command sets it (section omp_wait: why)
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
-SECTIONS = ("hmm_backends", "ae_throughput", "generation", "ddp")
+SECTIONS = ("hmm_backends", "ae_throughput", "ae_engine", "omp_wait", "large_corpus", "generation", "ddp")
 sys.path.insert(0, str(HERE))
 
 
@@ -126,6 +135,240 @@ def ae_throughput(args) -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- codec training engines
+ENGINES = {  # name -> (previous engine's transposed convs?, amp, initial weights moved by one ulp?)
+    "previous (library transposed convs)": (True, None, False),
+    "previous, initial weights ±1 ulp (control)": (True, None, True),
+    "polyphase last layer (default)": (False, None, False),
+    "polyphase + bf16 autocast (--amp bf16)": (False, "bf16", False),
+}
+
+
+def _ulp_nudge(codec, seed: int = 1) -> None:
+    """Move every initial weight by one float32 ulp, up or down at random: a difference of the size float
+    reassociation makes, to show how far such a difference alone carries a training run."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in codec.parameters():
+            up = torch.rand(p.shape, generator=g) < 0.5
+            p.copy_(torch.nextafter(p, torch.where(up, torch.inf, -torch.inf)))
+
+
+def _fsdd_units(args, n_train: int | None, n_test: int | None):
+    from seqgen.pipeline.build import make_dataset
+    from seqgen.pipeline.examples import load_split, to_units
+
+    cfg, rep, _, _ = _recipe_codec()
+    dataset, _ = make_dataset(cfg, args.data)
+    split = {s: to_units(rep, load_split(rep, dataset, s, progress=False)[:n])
+             for s, n in (("train", n_train), ("test", n_test))}
+    return split["train"], split["test"]
+
+
+def ae_engine(args) -> list[dict]:
+    """Codec training engines side by side on real FSDD frames (the recipe's codec, loss and batch shape).
+
+    The control row trains the previous engine from initial weights one ulp away: its SNR difference is
+    what a last-bit difference (the size float reassociation makes) alone does to a training run."""
+    import contextlib
+
+    import torch
+
+    from seqgen.codecs.audio.polyphase import library_transposed_convs
+    from seqgen.training.loop import TrainData, segments, train_codec
+
+    torch.set_num_threads(1)
+    train, test = _fsdd_units(args, 120 if args.quick else 1200, 40 if args.quick else None)
+    data = TrainData.stack(train, "cpu")
+    rng = np.random.default_rng(0)
+    idx = segments(data.lengths, 8, rng)
+    idx = torch.as_tensor(idx[rng.permutation(len(idx))])
+
+    def make(name):
+        _, amp, nudge = ENGINES[name]
+        torch.manual_seed(0)
+        cfg, rep, codec, objective = _recipe_codec([f'train.amp="{amp}"'] if amp else [])
+        if nudge:
+            _ulp_nudge(codec)
+        return cfg, codec, objective, objective.configure(cfg.train.lr)
+
+    names = list(ENGINES)
+    models = {n: make(n) for n in names}
+    engine = {n: (library_transposed_convs if ENGINES[n][0] else contextlib.nullcontext) for n in names}
+    B = models[names[0]][0].train.batch_size
+    k, rounds = (3, 3) if args.quick else (5, 12)
+    sec = {n: 0.0 for n in names}
+    frames = {n: 0 for n in names}
+    for r in range(rounds):  # every round runs each engine on the same k batches, the order rotating
+        rows = idx[(r * k * B) % len(idx):][: k * B]
+        for n in names[r % len(names):] + names[: r % len(names)]:
+            _, _, objective, opt = models[n]
+            with engine[n]():
+                t0 = time.perf_counter()
+                for b in range(0, len(rows), B):
+                    objective.step(rows[b : b + B], data.units, opt)
+                sec[n] += time.perf_counter() - t0
+            frames[n] += int((rows >= 0).sum())
+    epochs = 1 if args.quick else 6
+    out = []
+    for n in names:
+        cfg, codec, objective, _ = make(n)
+        with engine[n]():
+            h = train_codec(codec, objective, train, valid_seqs=test, epochs=epochs, batch_size=B,
+                            segment_units=cfg.train.segment_frames, lr=cfg.train.lr, seed=0, progress=False)
+        print(f"  {n}: test SNR {h['valid_snr_db'][-1]:.2f} dB, {np.mean(h['time_s']):.1f} s / epoch", flush=True)
+        out.append({"engine": n, "threads": 1, "frames_per_s": frames[n] / sec[n], "epochs": epochs,
+                    "epoch_s": float(np.mean(h["time_s"])), "train_loss": h["train_loss"][-1],
+                    "test_snr_db": h["valid_snr_db"][-1], "n_train": len(train), "n_test": len(test)})
+    for r in out:
+        r["speedup"] = r["frames_per_s"] / out[0]["frames_per_s"]
+        r["snr_diff_db"] = r["test_snr_db"] - out[0]["test_snr_db"]
+    return out
+
+
+# --------------------------------------------------------------------------- OpenMP wait policy
+OMP_CHILD = r"""
+import json, os, sys, time
+import numpy as np, torch
+sys.path.insert(0, sys.argv[1])
+from run_all import _fsdd_units, _recipe_codec
+from seqgen.training.loop import TrainData, segments
+import argparse
+threads, steps = int(sys.argv[2]), int(sys.argv[3])
+if threads:
+    torch.set_num_threads(threads)
+train, _ = _fsdd_units(argparse.Namespace(data=sys.argv[4] or None), 60, 1)
+data = TrainData.stack(train, "cpu")
+rng = np.random.default_rng(0)
+idx = segments(data.lengths, 8, rng)
+idx = torch.as_tensor(idx[rng.permutation(len(idx))])
+torch.manual_seed(0)
+cfg, _, _, objective = _recipe_codec()
+opt = objective.configure(cfg.train.lr)
+B = cfg.train.batch_size
+for b in range(0, 2 * B, B):
+    objective.step(idx[b : b + B], data.units, opt)
+t0, frames = time.perf_counter(), 0
+for b in range(2 * B, (2 + steps) * B, B):
+    objective.step(idx[b : b + B], data.units, opt)
+    frames += int((idx[b : b + B] >= 0).sum())
+print(json.dumps({"frames_per_s": frames / (time.perf_counter() - t0), "threads": torch.get_num_threads()}))
+"""
+
+
+def omp_wait(args) -> list[dict]:
+    """Training steps per OpenMP wait policy and thread count, each in a fresh process, alternating."""
+    cases = [("default (spin)", None, 0), ("PASSIVE", "PASSIVE", 0), ("default (spin)", None, 1)]
+    steps, rounds = (6, 1) if args.quick else (12, 2)
+    got = {i: [] for i in range(len(cases))}
+    for r in range(rounds):
+        for i, (_, policy, threads) in enumerate(cases):
+            env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+            if policy:
+                env["OMP_WAIT_POLICY"] = policy
+            out = subprocess.run([sys.executable, "-c", OMP_CHILD, str(HERE), str(threads), str(steps), args.data or ""],
+                                 env=env, check=True, capture_output=True, text=True, cwd=REPO).stdout
+            got[i].append(json.loads(out.strip().splitlines()[-1]))
+    rows = [{"policy": name, "threads": got[i][0]["threads"], "default_threads": not threads,
+             "frames_per_s": float(np.mean([g["frames_per_s"] for g in got[i]])),
+             "runs": [g["frames_per_s"] for g in got[i]]} for i, (name, _, threads) in enumerate(cases)]
+    for r in rows:
+        r["speedup"] = r["frames_per_s"] / rows[0]["frames_per_s"]
+    return rows
+
+
+# --------------------------------------------------------------------------- large corpus
+LARGE_CHILD = r"""
+import json, resource, sys, time
+import numpy as np, torch
+from pathlib import Path
+from seqgen.config import load_recipe
+from seqgen.codecs.io import encode_sequences, save_codec
+from seqgen.pipeline.build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset
+from seqgen.pipeline.examples import load_split, to_units
+from seqgen.pipeline.latents import save_latents, load_latents, standardise
+from seqgen.pipeline.run_dir import RunDir
+from seqgen.training.loop import train_codec
+
+torch.set_num_threads(1)
+folder, run_dir, n_iter, train_seqs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rows, t0 = [], time.perf_counter()
+def mark(stage, **kw):
+    global t0
+    t = time.perf_counter()
+    rows.append({"stage": stage, "sec": t - t0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **kw})
+    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+cfg = load_recipe("recipes/audio_folder", [f"prior.n_iter={n_iter}"])
+torch.manual_seed(0)
+rep = build_representation(cfg)
+ds, _ = make_dataset(cfg, folder)
+train_ex, test_ex = load_split(rep, ds, "train"), load_split(rep, ds, "test")
+hours = sum(len(e.x) for e in train_ex + test_ex) / rep.sample_rate / 3600
+train_u, test_u = to_units(rep, train_ex), to_units(rep, test_ex)
+del train_ex, test_ex
+n = sum(len(u) for u in train_u + test_u)
+mark("load audio + frame", hours=hours, frames=n, units_gb=n * rep.spec.frame_length * 4 / 1e9)
+codec = build_autoencoder(cfg, rep)
+train_codec(codec, build_objective(cfg, codec, rep), train_u[:train_seqs], epochs=1, batch_size=cfg.train.batch_size,
+            segment_units=cfg.train.segment_frames, lr=cfg.train.lr, progress=False)
+mark(f"codec: 1 epoch on {train_seqs} sequences (short)", frames=sum(len(u) for u in train_u[:train_seqs]))
+run = RunDir(run_dir)
+run.path.mkdir(parents=True, exist_ok=True)
+save_codec(run.autoencoder, codec)
+z_train, z_test = encode_sequences(codec, train_u), encode_sequences(codec, test_u)
+mark("encode latents", frames=n)
+save_latents(run, z_train, z_test, [None] * len(z_train), [None] * len(z_test), "bench")
+del z_train, z_test, train_u, test_u
+mark("save latents.npz", mb=run.latents.stat().st_size / 1e6)
+Z, lengths = standardise(load_latents(run), "train")
+prior = build_prior(cfg)
+prior.fit(Z, lengths)
+mark(f"HMM prior fit ({cfg.prior.options.get('n_states')} diag states, {n_iter} EM iterations)", frames=len(Z))
+print(json.dumps(rows))
+"""
+
+
+def _write_corpus(folder: Path, hours: float, data: str | None) -> float:
+    """FSDD utterances and the violin recordings at 8 kHz, concatenated in a loop into 10-minute WAV files."""
+    import soundfile as sf
+
+    from seqgen.audio.io import load_many
+    from seqgen.data.locate import locate
+
+    pieces = []
+    for name in ("fsdd", "violin_bach_bwv1002_garner"):
+        root, _ = locate(name, lambda p: p.is_dir() and any(p.iterdir()), data=data)
+        paths = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in (".wav", ".flac"))
+        pieces += [x for _, x in load_many(paths, 8000)]
+    clip = np.concatenate(pieces).astype(np.float32)
+    per_file, total = 600 * 8000, int(hours * 3600 * 8000)
+    written, i = 0, 0
+    while written < total:
+        n = min(per_file, total - written)
+        idx = (written + np.arange(n)) % len(clip)
+        sf.write(folder / f"part_{i:03d}.wav", clip[idx], 8000, subtype="PCM_16")
+        written, i = written + n, i + 1
+    return written / 8000 / 3600
+
+
+def large_corpus(args) -> list[dict]:
+    """Peak memory and time of the audio_folder recipe's stages on ``--hours`` of audio."""
+    hours = 0.5 if args.quick else args.hours
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "audio"
+        folder.mkdir()
+        got = _write_corpus(folder, hours, args.data)
+        print(f"  wrote {got:.2f} h of audio", flush=True)
+        out = subprocess.run([sys.executable, "-c", LARGE_CHILD, str(folder), f"{tmp}/run", "1" if args.quick else "2",
+                              "20"], capture_output=True, text=True, cwd=REPO)
+        if out.returncode:
+            raise SystemExit(f"large_corpus child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 # --------------------------------------------------------------------------- generation
 def generation(args) -> list[dict]:
     """``generation_memory.py``'s child per length (fresh process: ru_maxrss is per process)."""
@@ -188,6 +431,8 @@ def ddp(args) -> list[dict]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (minutes on a 2-core CPU)")
+    ap.add_argument("--data", default=None, help="data folder (FSDD) for ae_engine (default: $SEQGEN_DATA / cache)")
+    ap.add_argument("--hours", type=float, default=10.0, help="hours of audio for large_corpus (default 10)")
     ap.add_argument("--run", help="trained run directory for the generation section (e.g. runs/spoken_digits)")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     ap.add_argument("--out", default=str(RESULTS), help="folder of the JSON files")

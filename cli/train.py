@@ -17,15 +17,18 @@ from .main import common, resolve_common
 @click.option("--force", is_flag=True, help="Redo every stage even if its outputs exist for this config.")
 @click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
               help="Data-parallel codec training in N processes (one per GPU): re-runs itself under torchrun.")
+@click.option("--amp", type=click.Choice(["bf16", "fp16"]), default=None,
+              help="Mixed-precision codec training (= --set train.amp=...): bf16 on CPU or CUDA, fp16 on CUDA.")
 @common
 @click.pass_context
-def train(ctx, recipe, out, data, overrides, resume, force, nproc, device, seed):
+def train(ctx, recipe, out, data, overrides, resume, force, nproc, amp, device, seed):
     """Train the autoencoder and fit the prior of RECIPE: a shipped recipe's name (see `seqgen recipes`),
     a folder with config.toml, or a TOML file. Ends with the HTML report (RUN/report/index.html)."""
     from seqgen.api import train as api_train
     from seqgen.training.distributed import env_rank
 
     device, seed = resolve_common(ctx, device, seed)
+    overrides = (*overrides, f'train.amp="{amp}"') if amp else overrides
     if nproc > 1 and "LOCAL_RANK" not in os.environ:  # not yet under torchrun: launch it
         import subprocess
 

@@ -123,7 +123,8 @@ RANGES = {
     "generate.decoder_noise": (0.0, 100.0),
     "generate.block_frames": (1, 16_384),
 }
-CHOICES = {"representation.normalize": ("peak", "none"), "train.loss": ("mrstft", "mse", "bce")}
+CHOICES = {"representation.normalize": ("peak", "none"), "train.loss": ("mrstft", "mse", "bce"),
+           "train.amp": ("bf16", "fp16")}
 
 
 def check_range(key: str, value, option: str | None = None):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -14,14 +14,30 @@ from .base import Codec
 MODEL_KIND = "autoencoder"
 
 
+def _unit_batches(seqs: Sequence[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
+    """The units of all sequences, in order, in batches of ``batch_size`` (the last one shorter); only one
+    batch is copied at a time, so a large corpus is not duplicated in memory (10 h of frames = 2.3 GB)."""
+    parts, n = [], 0
+    for s in seqs:
+        s, i = np.asarray(s, np.float32), 0
+        while i < len(s):
+            take = min(batch_size - n, len(s) - i)
+            parts.append(s[i : i + take])
+            n, i = n + take, i + take
+            if n == batch_size:
+                yield np.concatenate(parts)
+                parts, n = [], 0
+    if n:
+        yield np.concatenate(parts)
+
+
 @torch.no_grad()
 def _map_units(fn: Callable, seqs: Sequence[np.ndarray], out_shape: tuple, device, batch_size: int) -> list[np.ndarray]:
     """Apply a per-unit map to every unit of every sequence, in batches of ``batch_size`` units."""
     lengths = [len(s) for s in seqs]
     if sum(lengths) == 0:
         return [np.zeros((0, *out_shape), np.float32) for _ in seqs]
-    X = torch.as_tensor(np.concatenate([np.asarray(s, np.float32) for s in seqs]))
-    Y = torch.cat([fn(X[i : i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]).numpy()
+    Y = np.concatenate([fn(torch.as_tensor(x).to(device)).cpu().numpy() for x in _unit_batches(seqs, batch_size)])
     return np.split(Y, np.cumsum(lengths)[:-1])
 
 

@@ -16,22 +16,26 @@ from ..registry import OBJECTIVES
 from .incremental import IncrementalSchedule, masked_decoder
 from .losses import make_loss
 from .objective import Objective
+from .precision import MixedPrecision
 
 
-def segment_reconstruction(codec: Codec, loss_fn: nn.Module, units: torch.Tensor, idx: torch.Tensor
-                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def segment_reconstruction(codec: Codec, loss_fn: nn.Module, units: torch.Tensor, idx: torch.Tensor,
+                           precision: MixedPrecision | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Reconstruct the real units of segments ``idx [B, S]`` (of ``units [F, *unit_shape]``); pads stay zeros.
 
     Only real units go through the codec (the convs cost what the data cost, not what padding costs);
     the codec's :meth:`~Codec.reconstruction_target` is what it is scored against and its
     :meth:`~Codec.regulariser` (a VAE's KL) is added. Returns ``(loss, est [B, S, N], ref [B, S, N])``
     with units flattened to ``N`` values (``ref``: the input itself, so SNRs count what a codec leaves out).
+    ``precision``: mixed precision for the codec's forward pass (the loss is computed in float32).
     """
     B, S = idx.shape
     mask = idx >= 0
     flat = mask.reshape(-1).nonzero().squeeze(1)
     ref = units[idx.clamp_min(0)].flatten(2) * mask.unsqueeze(-1)
-    rec = codec(units[idx.reshape(-1)[flat]]).flatten(1)
+    with (precision or MixedPrecision()).autocast(units.device):
+        rec = codec(units[idx.reshape(-1)[flat]]).flatten(1)
+    rec = rec.float()
     est = rec.new_zeros(B * S, rec.shape[-1]).index_copy(0, flat, rec).view(B, S, -1)
     loss = loss_fn(est, codec.reconstruction_target(ref), mask.to(rec.dtype))
     reg = codec.regulariser()
@@ -46,11 +50,14 @@ class Reconstruction(Objective):
 
     ``incremental = {start, step, every}``: Yoo et al.'s incremental latent learning (§3.4,
     :mod:`.incremental`): in epoch ``e`` only the first ``min(D, start + step * (e // every))`` latent
-    dimensions reach the decoder; the history records ``active_dims`` per epoch."""
+    dimensions reach the decoder; the history records ``active_dims`` per epoch.
+
+    ``amp``: mixed precision for the codec (:mod:`.precision`): "bf16" (CPU or CUDA) or "fp16" (CUDA)."""
 
     def __init__(self, codec: Codec, representation=None, loss: str | None = None, loss_options: dict | None = None,
-                 incremental: dict | None = None):
+                 incremental: dict | None = None, amp: str | None = None):
         super().__init__(codec)
+        self.precision = MixedPrecision(amp)
         self.schedule = None if incremental is None else IncrementalSchedule.from_options(incremental)
         self.active = codec.latent_dim
         self.hop = representation.hop if representation is not None else 0  # overlap-add of frames (STFT loss)
@@ -74,11 +81,8 @@ class Reconstruction(Objective):
 
     def step(self, idx, units, optimisers) -> dict[str, float]:
         with masked_decoder(self.codec, self.active):
-            loss, _, _ = segment_reconstruction(self.codec, self.loss_fn, units, idx)
-        opt = optimisers["codec"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+            loss, _, _ = segment_reconstruction(self.codec, self.loss_fn, units, idx, self.precision)
+        self.precision.step(loss, optimisers["codec"])
         return {"loss": loss.item()}
 
     @torch.no_grad()
@@ -96,4 +100,6 @@ class Reconstruction(Objective):
         out = {"loss": self.loss, "loss_options": self.loss_options, "hop": self.hop}
         if self.schedule is not None:  # only when set: older checkpoints stay resumable
             out["incremental"] = self.schedule.to_dict()
+        if self.precision.amp is not None:
+            out["amp"] = self.precision.amp
         return out

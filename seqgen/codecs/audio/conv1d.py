@@ -12,6 +12,7 @@ from ...audio.framing import window
 from ...registry import AUTOENCODERS
 from ..base import Codec
 from .noise import BandNoise
+from .polyphase import PolyphaseTransposedConv, polyphase_transposed_conv, train_polyphase
 
 
 def _taps(span: int, rate_div: int, stride: int) -> int:
@@ -64,12 +65,16 @@ class UpConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         L = x.shape[-1] * self.stride
-        if self.stride == 1 or torch.is_grad_enabled():
-            # training keeps the transposed conv: the polyphase form is equal only up to float summation
-            # order, and Adam amplifies that into another trajectory (recipes would not reproduce)
+        if self.stride == 1:
+            y = F.conv_transpose1d(x, self.transposed_weight(), self.conv.bias)
+        elif not torch.is_grad_enabled():  # inference (encode/decode under no_grad): 3x faster on CPU
+            y = polyphase_transposed_conv(x, self.transposed_weight(), self.conv.bias, self.stride)
+        elif self.conv.out_channels < self.stride and train_polyphase():
+            # training, few output channels (the slow case of CPU backends): polyphase forward, library backward
+            y = PolyphaseTransposedConv.apply(x, self.transposed_weight(), self.stride)
+            y = y if self.conv.bias is None else y + self.conv.bias[:, None]
+        else:
             y = F.conv_transpose1d(x, self.transposed_weight(), self.conv.bias, stride=self.stride)
-        else:  # inference (encode/decode under no_grad): 3x faster on CPU, same output to ~1e-7
-            y = _polyphase_transposed_conv(x, self.transposed_weight(), self.conv.bias, self.stride)
         start = self.taps - 1 - self.pad_left
         if y.shape[-1] < start + L:
             y = F.pad(y, (0, start + L - y.shape[-1]))
@@ -82,27 +87,6 @@ class UpConv(nn.Module):
         else:
             u = F.pad(x.unsqueeze(-1), (0, self.stride - 1)).flatten(-2)  # x0 0 0 0 x1 0 0 0 ...
         return self.conv(F.pad(u, (self.pad_left, self.taps - 1 - self.pad_left)))
-
-
-def _polyphase_transposed_conv(x: torch.Tensor, weight: torch.Tensor, bias, stride: int) -> torch.Tensor:
-    """``conv_transpose1d(x, weight, bias, stride)`` as one ordinary conv with ``stride`` output phases.
-
-    Output sample ``m = q s + p`` of the transposed conv is ``sum_j x[j] w[q s + p - j s]``: phase ``p``
-    is an ordinary convolution of ``x`` with taps ``w[r s + p]`` (``r = 0 .. ceil(K/s) - 1``), so all
-    phases are one conv with ``C_out * s`` output channels, interleaved afterwards. CPU backends run
-    this 3x faster than ``conv_transpose1d`` for the decoder's last layer (C_out = 1, stride 8, 200 taps),
-    the hot spot of generation; the result is the same up to float summation order (and zero beyond
-    the transposed conv's end, where the phases only meet zero-padded taps).
-    ``x [B, Cin, L]``, ``weight [Cin, Cout, K]`` -> ``[B, Cout, (L + ceil(K/s) - 1) s]``.
-    """
-    c_in, c_out, K = weight.shape
-    kp = -(-K // stride)
-    w = F.pad(weight, (0, kp * stride - K)).view(c_in, c_out, kp, stride)
-    w = w.permute(1, 3, 0, 2).flip(-1).reshape(c_out * stride, c_in, kp)
-    b = None if bias is None else bias.repeat_interleave(stride)
-    y = F.conv1d(F.pad(x, (kp - 1, kp - 1)), w, b)  # [B, Cout * s, L + kp - 1]
-    B, _, n = y.shape
-    return y.view(B, c_out, stride, n).transpose(2, 3).reshape(B, c_out, n * stride)
 
 
 # activation -> is it odd. With an odd activation and no biases encoder and decoder are odd maps
