@@ -110,3 +110,15 @@ class GaussianPrior(Prior):
         shape = {"full": (D, D), "diag": (D,), "spherical": ()}[self.covariance_type]
         check_shape("covariance_", self.covariance_, shape)
         check_covariances("covariance_", self.covariance_, self.covariance_type == "full")
+
+
+@register_prior("masked_gaussian")
+class MaskedGaussianPrior(GaussianPrior):
+    """LMGAE's latent distribution (Mondal et al.): ``z̃ = m ⊙ p``, ``p ~ N(0, I_n)`` with the codec's learned mask
+    ``m``. A ``masked_mlp`` codec hands a prior ``u = z̃_A / m_A`` on its active dimensions ``A``
+    (:meth:`~seqgen.codecs.base.Codec.to_prior`) and maps samples back as ``m_A ⊙ u``, so in those coordinates
+    the masked Gaussian is N(0, I_k): nothing is learned, ``fit`` only reads ``k``. (With any other codec it is
+    N(0, I) in the space priors see, like ``gaussian`` with ``fixed = true``.)"""
+
+    def __init__(self):
+        super().__init__("diag", fixed=True)
