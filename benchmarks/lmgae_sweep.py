@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 METHODS = {"lmgae": "true", "wae_gp": "false"}
@@ -113,6 +114,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override for every run")
     ap.add_argument("--priors", nargs="*", default=[], help="also fit these priors on each run's active dims")
+    ap.add_argument("--jobs", type=int, default=1, help="grid points trained in parallel (one thread each)")
     a = ap.parse_args()
 
     import torch
@@ -120,8 +122,9 @@ def main() -> None:
     torch.set_num_threads(1)
     runs = Path(a.runs)
     info = meta()
-    rows = [run_point(a.recipe, a.overrides, runs, d, n, method, a.priors)
-            for d in a.d for n in a.n for method in a.methods]
+    grid = [(a.recipe, a.overrides, runs, d, n, method, a.priors) for d in a.d for n in a.n for method in a.methods]
+    with ProcessPoolExecutor(a.jobs, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        rows = list(pool.map(run_point, *zip(*grid)))
     from seqgen.config import load_recipe
 
     cfg = load_recipe(a.recipe, a.overrides)
