@@ -2,16 +2,18 @@
 §5.1, Fig. 3a/b).
 
     python benchmarks/lmgae_sweep.py [--recipe recipes/lmgae_synthetic] [--out recipes/lmgae_synthetic]
-                                     [--d 2 4 8] [--n 2 4 8 16 32] [--set train.epochs=12 ...] [--priors gmm]
+                                     [--d 2 4 8] [--n 2 4 8 16 32] [--set train.epochs=12 ...] [--jobs 2]
+    python benchmarks/lmgae_sweep.py --compare-priors RUN_DIR [--out recipes/lmgae_synthetic]
 
 Every grid point is the recipe trained by the pipeline (``seqgen.pipeline.train``) with ``data.d = d``,
 ``autoencoder.latent_dim = n`` and ``autoencoder.mask`` true (LMGAE) or false (WAE-GP, the same networks), into
 ``--runs/d{d}_n{n}_{method}``. Recorded per run: the active latent dimensions (``m_i >= 0.1``; n for WAE-GP),
 the Fréchet distance between as many generated vectors as held-out test vectors and those test vectors (the
 recipe's own prior: LMGAE's masked N(0, I)), the same distance between training and test vectors (the floor
-at this sample size), the test MSE, and with ``--priors`` the Fréchet distance when each listed prior is fitted
-on the run's active dimensions instead. Writes ``sweep.json`` and ``sweep.png`` into ``--out``; the recipe
-README's table is rendered from the JSON by ``benchmarks/render.py``.
+at this sample size) and the test MSE. Writes ``sweep.json`` and ``sweep.png`` into ``--out``; the recipe
+README's table is rendered from the JSON by ``benchmarks/render.py``. ``--compare-priors`` scores every prior
+fitted in one run (``seqgen fit-prior RUN --prior gmm``: learned priors on the active dimensions) the same way
+and writes ``priors.json``.
 """
 from __future__ import annotations
 
@@ -35,16 +37,10 @@ def meta() -> dict:
             "torch_threads": torch.get_num_threads(), "load_average": round(os.getloadavg()[0], 2), "gpu": None}
 
 
-def run_point(recipe: str, overrides: list[str], runs: Path, d: int, n: int, method: str, priors: list[str]) -> dict:
+def run_point(recipe: str, overrides: list[str], runs: Path, d: int, n: int, method: str) -> dict:
     """Train one grid point through the pipeline; its row of the sweep."""
-    import numpy as np
-
     from seqgen.config import load_recipe
-    from seqgen.evaluation.generative import frechet_distance
-    from seqgen.pipeline.build import make_dataset
-    from seqgen.pipeline.generate import Generator
-    from seqgen.pipeline.report_vector import generate_vectors
-    from seqgen.pipeline.train import fit_prior, train
+    from seqgen.pipeline.train import train
 
     cfg = load_recipe(recipe, [*overrides, f"data.d={d}", f"autoencoder.latent_dim={n}",
                                f"autoencoder.mask={METHODS[method]}"])
@@ -58,18 +54,33 @@ def run_point(recipe: str, overrides: list[str], runs: Path, d: int, n: int, met
            "fd_floor": g["frechet_distance_train_vs_test"], "test_mse": m["autoencoder_test"]["mse"],
            "steps": cfg.train.epochs * -(-int(cfg.data.options["n_train"]) // cfg.train.batch_size),
            "seconds": seconds}
-    if priors:
-        test = make_dataset(cfg)[0].vectors("test")
-        for name in priors:
-            pcfg = load_recipe(recipe, [*overrides, f"data.d={d}", f"autoencoder.latent_dim={n}",
-                                        f"autoencoder.mask={METHODS[method]}", f"prior.type={name!r}"])
-            pcfg.prior.options = {}
-            fit_prior(run, pcfg, label=name, progress=False)
-            gen = Generator(run.path, prior=name)
-            x = generate_vectors(gen, len(test), seed=cfg.seed)
-            row[f"fd_test_{name}"] = frechet_distance(x, test) if np.isfinite(x).all() else None
     print(json.dumps(row), flush=True)
     return row
+
+
+def compare_priors(run_dir: Path) -> dict:
+    """Fréchet distance to the test vectors of every prior fitted in a run (the recipe's own and those of
+    ``seqgen fit-prior``, all on the run's active dimensions), as many generated vectors as test vectors."""
+    from seqgen.evaluation.generative import frechet_distance
+    from seqgen.pipeline.build import make_dataset
+    from seqgen.pipeline.generate import Generator
+    from seqgen.pipeline.report_vector import generate_vectors
+    from seqgen.pipeline.run_dir import RunDir
+
+    run = RunDir(run_dir)
+    cfg = run.load_config()
+    test = make_dataset(cfg)[0].vectors("test")
+    fitted = run.read_metrics().get("priors", {})
+    rows = []
+    for name in ["default", *sorted(p.stem for p in (run.path / "priors").glob("*.json"))]:
+        gen = Generator(run.path, prior=None if name == "default" else name)
+        x = generate_vectors(gen, len(test), seed=cfg.seed)
+        rows.append({"prior": name, "type": fitted.get(name, {}).get("type"), "dims": gen.prior.dim_,
+                     "fd_test": frechet_distance(x, test),
+                     "test_ll_per_dim": fitted.get(name, {}).get("test_ll_per_frame", float("nan")) / gen.prior.dim_})
+        print(json.dumps(rows[-1]), flush=True)
+    return {"name": "lmgae_priors", "meta": meta(), "run": run.path.name, "seed": cfg.seed,
+            "fd_floor": run.read_metrics()["generation"]["frechet_distance_train_vs_test"], "rows": rows}
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -113,16 +124,22 @@ def main() -> None:
     ap.add_argument("--n", type=int, nargs="+", default=[2, 4, 8, 16, 32])
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override for every run")
-    ap.add_argument("--priors", nargs="*", default=[], help="also fit these priors on each run's active dims")
+    ap.add_argument("--compare-priors", metavar="RUN_DIR", default=None,
+                    help="instead of the sweep: every prior fitted in RUN_DIR against the test vectors -> priors.json")
     ap.add_argument("--jobs", type=int, default=1, help="grid points trained in parallel (one thread each)")
     a = ap.parse_args()
 
     import torch
 
     torch.set_num_threads(1)
+    out = Path(a.out)
+    if a.compare_priors:
+        (out / "priors.json").write_text(json.dumps(compare_priors(Path(a.compare_priors)), indent=1) + "\n")
+        print(f"wrote {out / 'priors.json'}")
+        return
     runs = Path(a.runs)
     info = meta()
-    grid = [(a.recipe, a.overrides, runs, d, n, method, a.priors) for d in a.d for n in a.n for method in a.methods]
+    grid = [(a.recipe, a.overrides, runs, d, n, method) for d in a.d for n in a.n for method in a.methods]
     with ProcessPoolExecutor(a.jobs, initializer=torch.set_num_threads, initargs=(1,)) as pool:
         rows = list(pool.map(run_point, *zip(*grid)))
     from seqgen.config import load_recipe
@@ -132,7 +149,6 @@ def main() -> None:
            "seeds": {"seed": cfg.seed, "network_seed": cfg.data.options.get("network_seed", 0),
                      "data_seed": cfg.data.options.get("seed", 0)},
            "rows": rows}
-    out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(doc, indent=1) + "\n")
     plot(rows, out / "sweep.png")

@@ -110,8 +110,16 @@ def lmgae_sweep(doc: dict) -> str:
             + _footer(doc))
 
 
+def lmgae_priors(doc: dict) -> str:
+    """Priors fitted on one LMGAE run's active dimensions (recipes/lmgae_synthetic/priors.json)."""
+    rows = [[f"`{r['prior']}`", r["type"] or "–", r["dims"], _f(r["test_ll_per_dim"]), _f(r["fd_test"])]
+            for r in doc["rows"]]
+    return (_table(["prior", "type", "dims", "test log-lik / dim", "FD to test"], rows)
+            + f"\n\n(run `{doc['run']}`, seed {doc['seed']}; FD train vs test: {_f(doc['fd_floor'])})" + _footer(doc))
+
+
 TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "generation": generation, "ddp": ddp,
-          "lmgae_sweep": lmgae_sweep}
+          "lmgae_sweep": lmgae_sweep, "lmgae_priors": lmgae_priors}
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:

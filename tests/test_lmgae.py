@@ -135,6 +135,20 @@ def test_resume_equals_uninterrupted(tmp_path):
         assert torch.equal(a, b)
 
 
+# ---------------------------------------------------------------- the masked Gaussian prior
+def test_masked_gaussian_is_lmgae_generator_or_its_ml_scale():
+    from scipy.stats import norm
+
+    from seqgen.priors import PRIORS
+
+    X = np.random.default_rng(0).standard_normal((4000, 3)) * [0.5, 1.0, 2.0] + 0.1
+    exact = PRIORS.resolve("masked_gaussian")(learn_scale=False).fit(X)
+    np.testing.assert_allclose(exact.log_prob([X[:5]]), norm.logpdf(X[:5]).sum(), rtol=1e-10)
+    fitted = PRIORS.resolve("masked_gaussian")().fit(X)
+    np.testing.assert_allclose(fitted.covariance_, (X**2).mean(0) + 1e-6, rtol=1e-10)
+    assert (fitted.mean_ == 0).all() and fitted.score(X) > exact.score(X)
+
+
 # ---------------------------------------------------------------- data
 def test_random_manifold_is_a_fixed_function_of_the_options():
     a, b = RandomManifold(d=3, n_train=50, n_test=20), RandomManifold(d=3, n_train=50, n_test=20)
