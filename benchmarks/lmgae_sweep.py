@@ -86,6 +86,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     ds = sorted({r["d"] for r in rows})
     fig, ax = plt.subplots(2, len(ds), figsize=(3.6 * len(ds), 6.2), squeeze=False)
@@ -104,8 +105,8 @@ def plot(rows: list[dict], path: Path) -> None:
         floor = [r["fd_floor"] for r in rows if r["d"] == d]
         ax[1, j].axhline(min(floor), color="0.5", lw=0.8, ls=":")
         for a in ax[:, j]:
-            a.set_xticks(sorted({r["n"] for r in rows}))
-            a.set_xticklabels(sorted({r["n"] for r in rows}))
+            a.xaxis.set_minor_locator(NullLocator())
+            a.set_xticks(sorted({r["n"] for r in rows}), [str(n) for n in sorted({r["n"] for r in rows})])
     ax[0, 0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -123,6 +124,7 @@ def main() -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override for every run")
     ap.add_argument("--compare-priors", metavar="RUN_DIR", default=None,
                     help="instead of the sweep: every prior fitted in RUN_DIR against the test vectors -> priors.json")
+    ap.add_argument("--replot", action="store_true", help="only redraw sweep.png from --out's sweep.json")
     ap.add_argument("--jobs", type=int, default=1, help="grid points trained in parallel (one thread each)")
     a = ap.parse_args()
 
@@ -131,8 +133,12 @@ def main() -> None:
     torch.set_num_threads(1)
     out = Path(a.out)
     if a.compare_priors:
+        out.mkdir(parents=True, exist_ok=True)
         (out / "priors.json").write_text(json.dumps(compare_priors(Path(a.compare_priors)), indent=1) + "\n")
         print(f"wrote {out / 'priors.json'}")
+        return
+    if a.replot:
+        plot(json.loads((out / "sweep.json").read_text())["rows"], out / "sweep.png")
         return
     runs = Path(a.runs)
     info = meta()
