@@ -181,6 +181,9 @@ def test_synthetic_recipe_trains_and_generates(tmp_path):
     invoke("generate", out, "--count", 5, "--out-dir", tmp_path / "gen")
     x = np.load(tmp_path / "gen" / "samples.npy")
     assert x.shape == (5, 128) and np.isfinite(x).all()
+    assert (out / "report" / "index.html").is_file() and (out / "plots" / "projection.png").is_file()
+    res = invoke("eval", out, ok=False)
+    assert res.exit_code != 0 and "vector run" in res.output
     invoke("fit-prior", out, "--prior", "gmm", "--set", "prior.n_components=2")
     assert json.loads((out / "priors" / "gmm.json").read_text())["config"]["type"] == "gmm"
 

@@ -179,9 +179,9 @@ def _items(run: RunDir, assets: _Assets, *, device: str, data: str | None, seed:
         sections.append(("Images", rows))
         return sections
     if gen.modality == "vector":
-        figs = [("projection.png", H.figure(assets.copy(run.plots / "projection.png"),
-                                            "held-out and generated vectors on the data's first two principal axes"))]
-        return [("Vectors", figs if (run.plots / "projection.png").is_file() else [])]
+        plot = run.plots / "projection.png"
+        return [("Vectors", [("projection.png", H.figure(assets.copy(plot), "held-out and generated vectors on the "
+                                                         "data's first two principal axes"))] if plot.is_file() else [])]
     sr = gen.sample_rate
     gen_rows = [(p.stem, assets.wav_file(p, p.name)) for p in sorted(run.samples.glob("*.wav"))]
     sections.append(("Generated", gen_rows))
