@@ -4,7 +4,8 @@
     python benchmarks/render.py --check    # exit 1 if a marked table differs from what its source renders
 
 A table lives between ``<!-- table:KEY -->`` and ``<!-- /table -->``. ``KEY`` is a results file name
-without ``.json`` (``hmm_backends``, ``generation_quick``, ...), or ``run:PATH`` for a run directory's
+without ``.json`` (``hmm_backends``, ``generation_quick``, ...), a JSON file's path in the repository
+(``recipes/lmgae_synthetic/sweep.json``), or ``run:PATH`` for a run directory's
 ``metrics.json`` / ``eval.json`` (PATH relative to the repository). A table whose source is absent (run
 directories are not committed) is left as it is and reported as skipped. ``tests/test_benchmark_tables.py``
 runs the check in the default test suite, so a README number cannot drift from its measurement.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DOCS = ("README.md", "benchmarks/README.md")
+DOCS = ("README.md", "benchmarks/README.md", "recipes/lmgae_synthetic/README.md")
 MARKER = re.compile(r"(?P<open><!-- table:(?P<key>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /table -->)", re.S)
 
 
@@ -120,14 +121,40 @@ def run_table(run: Path) -> str | None:
     return _table(["", run.name], rows)
 
 
-TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait, "large_corpus": large_corpus, "generation": generation, "ddp": ddp}
+def lmgae_sweep(doc: dict) -> str:
+    """LMGAE vs WAE-GP per true d and capacity n (recipes/lmgae_synthetic/sweep.json)."""
+    by = {(r["d"], r["n"], r["method"]): r for r in doc["rows"]}
+    rows = []
+    for d, n in sorted({(r["d"], r["n"]) for r in doc["rows"]}):
+        lm, wae = by.get((d, n, "lmgae"), {}), by.get((d, n, "wae_gp"), {})
+        rows.append([d, n, lm.get("active_dims", "–"), _f(lm.get("fd_test")), _f(wae.get("fd_test")),
+                     _f(lm.get("fd_floor", wae.get("fd_floor")))])
+    s = doc["seeds"]
+    steps = sorted({r["steps"] for r in doc["rows"]})
+    return (_table(["true d", "capacity n", "LMGAE active dims", "LMGAE FD", "WAE-GP FD", "FD train vs test"], rows)
+            + f"\n\nFD: Fréchet distance to the held-out vectors (lower is better); {', '.join(map(str, steps))} "
+              f"steps per run; seeds: run {s['seed']}, network {s['network_seed']}, data {s['data_seed']}."
+            + _footer(doc))
+
+
+def lmgae_priors(doc: dict) -> str:
+    """Priors fitted on one LMGAE run's active dimensions (recipes/lmgae_synthetic/priors.json)."""
+    rows = [[f"`{r['prior']}`", r["type"] or "–", r["dims"], _f(r["test_ll_per_dim"]), _f(r["fd_test"])]
+            for r in doc["rows"]]
+    return (_table(["prior", "type", "dims", "test log-lik / dim", "FD to test"], rows)
+            + f"\n\n(run `{doc['run']}`, seed {doc['seed']}; FD train vs test: {_f(doc['fd_floor'])})" + _footer(doc))
+
+
+TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait,
+          "large_corpus": large_corpus, "generation": generation, "ddp": ddp,
+          "lmgae_sweep": lmgae_sweep, "lmgae_priors": lmgae_priors}
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:
     """The table ``key`` names, or None when its source does not exist."""
     if key.startswith("run:"):
         return run_table(root / key[4:])
-    path = root / "benchmarks" / "results" / f"{key}.json"
+    path = root / key if key.endswith(".json") else root / "benchmarks" / "results" / f"{key}.json"
     if not path.exists():
         return None
     doc = json.loads(path.read_text())

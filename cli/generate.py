@@ -76,6 +76,14 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
             gen.write_grid(out, count, seed=seed, temperature=temperature)
             click.echo(f"wrote {out} ({count} images, seed {seed}, temperature {temperature})")
         return
+    if gen.modality == "vector":
+        if seconds is not None or prompt is not None or out is not None:
+            raise click.UsageError("a vector run takes --count and --out-dir (it writes samples.npy)")
+        count = count or gen.cfg.generate.count or 64
+        folder = Path(out_dir or Path(run_dir) / "generated")
+        rec = gen.write_examples(folder, count, seed=seed, temperature=temperature)[0]
+        click.echo(f"wrote {rec['path']} ({count} vectors, seed {seed}, temperature {temperature})")
+        return
     if out is not None:
         output_format(out)
     count = count if count is not None else (gen.cfg.generate.count if seconds is None else 0)

@@ -153,16 +153,19 @@ OBJECTIVES: Registry = Registry("training objective", "seqgen.training.objective
 for _reg, _items in (
     (PRIORS, {"gaussian": "seqgen.priors.gaussian:GaussianPrior", "gmm": "seqgen.priors.gmm:GMMPrior",
               "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
-              "lde": "seqgen.priors.lde:LDEPrior"}),
+              "lde": "seqgen.priors.lde:LDEPrior", "masked_gaussian": "seqgen.priors.gaussian:MaskedGaussianPrior"}),
     (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder",
                 "mnist": "seqgen.data.image.mnist:MNIST", "image_folder": "seqgen.data.image.folder:ImageFolder",
-                "grid_2d": "seqgen.data.toy:Grid2D"}),
+                "grid_2d": "seqgen.data.toy:Grid2D", "random_manifold": "seqgen.data.synthetic_manifold:RandomManifold"}),
     (AUTOENCODERS, {"conv": "seqgen.codecs.audio.conv1d:ConvAutoencoder", "vae": "seqgen.codecs.audio.vae:ConvVAE",
                     "perceptron": "seqgen.codecs.image.perceptron:InvertiblePerceptron",
                     "mlp_vae": "seqgen.codecs.image.mlp_vae:MLPVAE", "mlp": "seqgen.codecs.image.mlp:MLPAutoencoder",
-                    "conv2d": "seqgen.codecs.image.conv2d:ConvAutoencoder2d"}),
-    (REPRESENTATIONS, {"frames": "seqgen.representation.frames:Frames", "image": "seqgen.representation.image:ImageUnit"}),
-    (OBJECTIVES, {"reconstruct": "seqgen.training.reconstruct:Reconstruction"}),
+                    "conv2d": "seqgen.codecs.image.conv2d:ConvAutoencoder2d",
+                    "masked_mlp": "seqgen.codecs.masked_mlp:MaskedMLPAutoencoder"}),
+    (REPRESENTATIONS, {"frames": "seqgen.representation.frames:Frames", "image": "seqgen.representation.image:ImageUnit",
+                       "vector": "seqgen.representation.vector:VectorUnit"}),
+    (OBJECTIVES, {"reconstruct": "seqgen.training.reconstruct:Reconstruction",
+                  "lmgae": "seqgen.training.lmgae:LMGAE"}),
 ):
     for _name, _target in _items.items():
         _reg.register_lazy(_name, _target)

@@ -47,3 +47,15 @@ def test_run_directory_table(render, tmp_path):
                                                                                    "fid_test": 157.2}}}}))
     table = render.render_key("run:runs/r", tmp_path)
     assert "| processes (world size) | 2 |" in table and "| generated IS | 3.5 |" in table
+
+
+def test_lmgae_sweep_table(render, tmp_path):
+    """The recipe README's sweep table is rendered from its JSON path, both methods side by side per (d, n)."""
+    rows = [{"d": 2, "n": 8, "method": m, "active_dims": k, "fd_test": fd, "fd_floor": 0.03, "steps": 100}
+            for m, k, fd in (("lmgae", 2, 0.5), ("wae_gp", 8, 4.25))]
+    doc = {"name": "lmgae_sweep", "rows": rows, "seeds": {"seed": 0, "network_seed": 1, "data_seed": 2},
+           "meta": {"date": "d", "host": "h", "cpus": 2, "load_average": 1.0}}
+    (tmp_path / "sweep.json").write_text(json.dumps(doc))
+    table = render.render_key("sweep.json", tmp_path)
+    assert "| 2 | 8 | 2 | 0.5 | 4.25 | 0.03 |" in table and "network 1, data 2" in table
+    assert "recipes/lmgae_synthetic/README.md" in render.DOCS

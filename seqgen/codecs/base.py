@@ -43,6 +43,20 @@ class Codec(nn.Module, ABC):
     def get_config(self) -> dict:
         """JSON-able constructor kwargs."""
 
+    @property
+    def prior_dim(self) -> int:
+        """How many latent coordinates the pipeline keeps for a prior (:meth:`to_prior`); all by default."""
+        return self.latent_dim
+
+    def to_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """``z [B, latent_dim]`` -> the coordinates a prior models ``[B, prior_dim]`` (identity by default; a
+        learned latent mask keeps only its active dimensions). :meth:`from_prior` maps them back."""
+        return z
+
+    def from_prior(self, u: torch.Tensor) -> torch.Tensor:
+        """``u [B, prior_dim]`` -> latents ``[B, latent_dim]`` for :meth:`decode` (identity by default)."""
+        return u
+
     def check_representation(self, representation) -> None:
         """Raise ``ValueError`` if the codec cannot work with this representation (its unit geometry is
         already passed to the constructor); nothing to check by default."""

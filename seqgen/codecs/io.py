@@ -43,22 +43,24 @@ def _map_units(fn: Callable, seqs: Sequence[np.ndarray], out_shape: tuple, devic
 
 def encode_sequences(codec: Codec, seqs: Sequence[np.ndarray], device: str | torch.device = "cpu",
                      batch_size: int = 4096) -> list[np.ndarray]:
-    """Unit sequences ``(T_i, *unit_shape)`` -> latent sequences ``(T_i, D)`` float32."""
+    """Unit sequences ``(T_i, *unit_shape)`` -> latent sequences ``(T_i, D)`` float32, ``D = codec.prior_dim``:
+    the coordinates a prior models (:meth:`Codec.to_prior`)."""
     codec.to(device).eval()
-    return _map_units(codec.encode, seqs, (codec.latent_dim,), device, batch_size)
+    return _map_units(lambda x: codec.to_prior(codec.encode(x)), seqs, (codec.prior_dim,), device, batch_size)
 
 
 def decode_sequences(codec: Codec, latent_seqs: Sequence[np.ndarray], device: str | torch.device = "cpu",
                      batch_size: int = 4096, rng: np.random.Generator | None = None,
                      noise_scale: float = 1.0) -> list[np.ndarray]:
-    """Latent sequences ``(T_i, D)`` -> unit sequences ``(T_i, *unit_shape)`` float32.
+    """Latent sequences ``(T_i, D)`` (``D = codec.prior_dim``, :meth:`Codec.from_prior` maps them to the
+    decoder's input) -> unit sequences ``(T_i, *unit_shape)`` float32.
 
     With ``rng`` a stochastic decoder draws its randomness (:meth:`Codec.decode_sample`, std times
     ``noise_scale``); otherwise the deterministic :meth:`Codec.decode`."""
     codec.to(device).eval()
-    fn = codec.decode
+    fn = lambda z: codec.decode(codec.from_prior(z))  # noqa: E731
     if rng is not None and codec.stochastic_decoder and noise_scale:
-        fn = lambda z: codec.decode_sample(z, rng, noise_scale)  # noqa: E731
+        fn = lambda z: codec.decode_sample(codec.from_prior(z), rng, noise_scale)  # noqa: E731
     return _map_units(fn, latent_seqs, tuple(codec.unit_shape), device, batch_size)
 
 

@@ -30,6 +30,8 @@ class Dataset(ABC):
     folder_aliases: tuple[str, ...] = ()
     #: "audio" or "image": which representations this source can feed
     modality: str = "audio"
+    #: examples are computed from the constructor's options: no data folder to locate or fingerprint
+    generated: bool = False
     #: how train and test were split (written to the run's data.json)
     split_description: str = "the data set's own train/test split"
 

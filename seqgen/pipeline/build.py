@@ -68,6 +68,11 @@ def make_dataset(cfg: Config, data: str | None = None):
     except ValueError as e:
         raise ConfigError(f"data.source: {e}") from None
     opts = check_options("data", cls, cfg.data.options, skip=("root",))
+    if cls.generated:
+        try:
+            return cls(**opts), "generated from the recipe's [data] options"
+        except ValueError as e:
+            raise ConfigError(f"data: {e}") from None
     root, where = locate(cls.data_folder(opts), cls.looks_valid, data=data, recipe_path=cfg.data.path or None,
                          recipe_dir=Path(cfg.recipe_dir) if cfg.recipe_dir else None, aliases=cls.folder_aliases)
     try:

@@ -112,6 +112,9 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     from .run_dir import RunDir
 
     run_cfg = RunDir(run_dir).load_config()
+    if build_representation(run_cfg).modality == "vector":
+        raise SeqgenError(f"{run_dir}: a vector run is scored by training itself (metrics.json 'generation': Fréchet "
+                          f"distance of generated to held-out vectors); `seqgen eval` is for audio and image runs")
     if build_representation(run_cfg).modality == "image":
         from .evaluate_image import evaluate_images
 

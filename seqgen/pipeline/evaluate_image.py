@@ -212,7 +212,7 @@ def score_image(path: str | Path, gen) -> dict:
     rep = gen.rep
     x = load_image(path, size=(rep.height, rep.width), channels=rep.channels)
     with torch.no_grad():
-        z = gen.model.encode(torch.as_tensor(x[None], device=gen.device)).cpu().numpy()
+        z = gen.model.to_prior(gen.model.encode(torch.as_tensor(x[None], device=gen.device))).cpu().numpy()
     out = {"file": str(path), "run": gen.run.path.name, "prior_ll": float(gen.prior.log_prob([(z - gen.mean) / gen.std])[0])}
     (_, (ref,), (rec,)) = reconstruct(gen.model, rep, [x[None]], device=gen.device)
     out["recon_mse"] = float(np.mean((ref - rec) ** 2))

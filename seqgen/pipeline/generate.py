@@ -55,9 +55,9 @@ class Generator:
         self.prior = Prior.load(self.run.prior_path(prior))
         lat = load_latents(self.run)
         self.mean, self.std = lat["mean"], lat["std"]
-        if self.prior.dim_ != len(self.mean) or self.model.latent_dim != len(self.mean):
+        if self.prior.dim_ != len(self.mean) or self.model.prior_dim != len(self.mean):
             raise SeqgenError(f"{self.run.path}: the prior ({self.prior.dim_}), latents ({len(self.mean)}) and "
-                              f"autoencoder ({self.model.latent_dim}) disagree on the latent dimension")
+                              f"autoencoder ({self.model.prior_dim}) disagree on the latent dimension")
         self.train_lengths = lat["train_lengths"]
         # band split: a sampled high-band envelope is kept within the range of the training frames, band by
         # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)
@@ -192,6 +192,11 @@ class Generator:
                        prefix: str = "sample") -> list[dict]:
         """``count`` examples as separate files (WAV or PNG) in ``out_dir``."""
         out_dir = Path(out_dir)
+        if self.modality == "vector":
+            from ..outputs.vector import save_vectors
+
+            path = save_vectors(np.stack(self.examples(count, seed, temperature)), out_dir / f"{prefix}s.npy")
+            return [{"path": str(path), "count": count}]
         if self.modality == "image":
             from ..outputs.image import save_images
 

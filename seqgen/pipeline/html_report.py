@@ -178,6 +178,10 @@ def _items(run: RunDir, assets: _Assets, *, device: str, data: str | None, seed:
                 rows.append((name, H.figure(assets.copy(run.plots / name), what)))
         sections.append(("Images", rows))
         return sections
+    if gen.modality == "vector":
+        plot = run.plots / "projection.png"
+        return [("Vectors", [("projection.png", H.figure(assets.copy(plot), "held-out and generated vectors on the "
+                                                         "data's first two principal axes"))] if plot.is_file() else [])]
     sr = gen.sample_rate
     gen_rows = [(p.stem, assets.wav_file(p, p.name)) for p in sorted(run.samples.glob("*.wav"))]
     sections.append(("Generated", gen_rows))

@@ -55,6 +55,10 @@ def report(run, model, rep, test_ex, test_units, train_ex, cfg: Config, *, devic
         from .report_image import image_report
 
         return image_report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device)
+    if rep.modality == "vector":
+        from .report_vector import vector_report
+
+        return vector_report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device)
     return audio_report(run, model, rep, test_ex, test_units, train_ex, cfg, device=device, n_examples=n_examples)
 
 

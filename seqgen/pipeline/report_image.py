@@ -79,7 +79,7 @@ def image_report(run, model, rep, test_ex, test_units, train_ex, cfg: Config, *,
         "interpolation.png": save_grid(interpolation(gen, ref[0], ref[min(1, len(ref) - 1)]),
                                        run.plots / "interpolation.png", nrow=8),
     }
-    if model.latent_dim == 2:  # paper Fig. 2: latents, the prior's density, decoded samples
+    if model.prior_dim == 2:  # paper Fig. 2: latents, the prior's density, decoded samples
         plots["latent_2d.png"] = latent_2d_plot(run, gen, train_ex, samples[:36], device)
     save_grid(samples[:16], run.samples / "samples.png", nrow=4)
     pixels = samples.reshape(len(samples), -1)

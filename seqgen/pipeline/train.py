@@ -47,8 +47,9 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     train_ex = load_split(rep, dataset, "train", strict=cfg.data.strict, progress=progress)
     test_ex = load_split(rep, dataset, "test", strict=cfg.data.strict, progress=progress)
     train_units, test_units = to_units(rep, train_ex), to_units(rep, test_ex)
-    provenance = {"source": cfg.data.source, "root": str(Path(dataset.root).resolve()), "where": where,
-                  "fingerprint": fingerprint(dataset.root), "n_train": len(train_ex), "n_test": len(test_ex),
+    provenance = {"source": cfg.data.source, "root": "" if dataset.generated else str(Path(dataset.root).resolve()),
+                  "where": where, "fingerprint": "generated" if dataset.generated else fingerprint(dataset.root),
+                  "n_train": len(train_ex), "n_test": len(test_ex),
                   "split": dataset.split_description}
     timings["data"] = time.perf_counter() - t0
 

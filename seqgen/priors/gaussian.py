@@ -110,3 +110,27 @@ class GaussianPrior(Prior):
         shape = {"full": (D, D), "diag": (D,), "spherical": ()}[self.covariance_type]
         check_shape("covariance_", self.covariance_, shape)
         check_covariances("covariance_", self.covariance_, self.covariance_type == "full")
+
+
+@register_prior("masked_gaussian")
+class MaskedGaussianPrior(GaussianPrior):
+    """LMGAE's latent distribution (Mondal et al.): ``z̃ = m ⊙ p``, ``p ~ N(0, I_n)``, i.e. N(0, diag(m²)) with the
+    per-dimension scale ``m`` (the learned mask): a zero-mean diagonal Gaussian, ``z_t ~ N(0, diag(scale_²))``.
+
+    A ``masked_mlp`` codec hands a prior ``u = z̃_A / m_A`` on its active dimensions ``A``
+    (:meth:`~seqgen.codecs.base.Codec.to_prior`) and decodes ``m_A ⊙ u``, so the codec already applies the
+    mask: ``learn_scale = False`` fixes ``scale_ = 1``, which is exactly LMGAE's own generator (on the active
+    dimensions); ``learn_scale = True`` fits each ``scale_²`` by maximum likelihood (the mean square), which
+    is 1 where the critic matched the masked latents to the masked N(0, I) and corrects the scale where it did not.
+
+    Fitted: ``mean_ = 0 (D,)``, ``covariance_ = scale_² (D,)``.
+    """
+
+    def __init__(self, learn_scale: bool = True, reg_covar: float = 1e-6):
+        super().__init__("diag", reg_covar=reg_covar, fixed=not learn_scale)
+        self.learn_scale = bool(learn_scale)
+
+    def _fit(self, seqs, progress):
+        X = np.concatenate(seqs)
+        var = (X**2).mean(axis=0) + self.reg_covar if self.learn_scale else np.ones(X.shape[1])
+        self._set_params(np.zeros(X.shape[1]), var)

@@ -15,6 +15,14 @@ from ...registry import AUTOENCODERS
 from ..base import Codec
 
 
+def mlp(sizes: list[int]) -> list[nn.Module]:
+    """``Linear`` layers between consecutive ``sizes``, each but the last followed by a ReLU (no output activation)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    return layers
+
+
 @AUTOENCODERS.register("mlp")
 class MLPAutoencoder(Codec):
     """MLP autoencoder ``[B, C, H, W] <-> [B, latent_dim]``.
@@ -35,16 +43,9 @@ class MLPAutoencoder(Codec):
         if int(latent_dim) < 1 or any(h < 1 for h in hidden):
             raise ValueError(f"latent_dim and hidden_dims must be positive, got {latent_dim}, {hidden}")
         self.unit_shape, self.latent_dim, self.hidden_dims = unit_shape, int(latent_dim), hidden
-        sizes = [math.prod(unit_shape), *hidden]
-        enc: list[nn.Module] = []
-        for a, b in zip(sizes, sizes[1:]):
-            enc += [nn.Linear(a, b), nn.ReLU()]
-        self.encoder = nn.Sequential(nn.Flatten(), *enc, nn.Linear(sizes[-1], self.latent_dim))
-        back = [self.latent_dim, *reversed(hidden)]
-        dec: list[nn.Module] = []
-        for a, b in zip(back, back[1:]):
-            dec += [nn.Linear(a, b), nn.ReLU()]
-        self.decoder = nn.Sequential(*dec, nn.Linear(back[-1], sizes[0]), nn.Sigmoid())
+        sizes = [math.prod(unit_shape), *hidden, self.latent_dim]
+        self.encoder = nn.Sequential(nn.Flatten(), *mlp(sizes))
+        self.decoder = nn.Sequential(*mlp(sizes[::-1]), nn.Sigmoid())
 
     def get_config(self) -> dict:
         return {"unit_shape": list(self.unit_shape), "latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims)}
