@@ -62,6 +62,12 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
     temperature = gen.cfg.generate.temperature if temperature is None else temperature
     check_range("generate.temperature", temperature, "--temperature")
     progress = ctx.find_root().obj["progress"]
+    if gen.modality == "points":  # 2-d toys: one .npy of (count, dim) points
+        count = count or gen.cfg.generate.count or 1000
+        out = out or str(Path(out_dir or Path(run_dir) / "generated") / f"points_seed{seed}.npy")
+        gen.write_points(out, count, seed=seed, temperature=temperature)
+        click.echo(f"wrote {out} ({count} points, seed {seed}, temperature {temperature})")
+        return
     if gen.modality == "image":
         if seconds is not None or prompt is not None:
             raise click.UsageError("--seconds and --prompt are for audio runs; image runs take --count")

@@ -163,7 +163,8 @@ for _reg, _items in (
                     "mlp_vae": "seqgen.codecs.image.mlp_vae:MLPVAE", "mlp": "seqgen.codecs.image.mlp:MLPAutoencoder",
                     "conv2d": "seqgen.codecs.image.conv2d:ConvAutoencoder2d",
                     "led": "seqgen.codecs.led:LEDGenerator"}),
-    (REPRESENTATIONS, {"frames": "seqgen.representation.frames:Frames", "image": "seqgen.representation.image:ImageUnit"}),
+    (REPRESENTATIONS, {"frames": "seqgen.representation.frames:Frames", "image": "seqgen.representation.image:ImageUnit",
+                        "point": "seqgen.representation.point:PointUnit"}),
     (OBJECTIVES, {"reconstruct": "seqgen.training.reconstruct:Reconstruction", "led": "seqgen.training.led:LED"}),
 ):
     for _name, _target in _items.items():

@@ -73,6 +73,11 @@ class Codec(nn.Module, ABC):
         Only codecs with ``exact_likelihood = True`` implement it."""
         raise NotImplementedError(f"{type(self).__name__} has no exact likelihood")
 
+    def latent_sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``(n, D)`` latents standing in for encoded data when ``has_encoder`` is False (the pipeline's latents
+        stage fits the prior on them); only such codecs implement it."""
+        raise NotImplementedError(f"{type(self).__name__} encodes its data: use encode")
+
     def log_density(self, units: torch.Tensor) -> torch.Tensor:
         """``[B]``: a normalised log-density of ``units [B, *unit_shape]`` the codec carries itself (LED's
         discriminator); only codecs with ``has_encoder = False`` implement it."""

@@ -102,22 +102,27 @@ class LEDGenerator(Codec):
         disc_hidden, disc_layers: discriminator width (conv: channels of the first layer) and MLP depth.
         envelope_std: τ of the discriminator's Gaussian envelope (:meth:`log_unnormalised`).
         disc_lipschitz: None, or bound log N_θ's Lipschitz constant by this value (spectral normalisation).
+        resample_latents: :meth:`latent_sample` (what the run's prior is fitted on) resamples z by the
+            discriminator's pulled-back density; False: plain N(0, I) draws (a fitted ``gaussian`` prior is then
+            N(0, I) up to sampling error, the paper's base distribution).
     """
 
     has_encoder = False
     stochastic_decoder = True  # the inflation noise η
+    standard_normal_latents = True  # z lives where the base distribution N(0, I) put it: no standardisation
 
     def __init__(self, unit_shape: tuple[int, ...] | list[int] = (2,), latent_dim: int = 2, width: int = 16,
                  depth: int = 3, batch_norm: bool = True, reduce_sigma: float | None = None, alpha: float = 5.8,
                  beta: float = 1.0, disc_hidden: int = 128, disc_layers: int = 3, envelope_std: float = 5.0,
-                 disc_lipschitz: float | None = 20.0):
+                 disc_lipschitz: float | None = 20.0, resample_latents: bool = False):
         super().__init__()
         unit_shape = tuple(int(s) for s in unit_shape)
         self.unit_shape, self.latent_dim = unit_shape, int(latent_dim)
         self.options = dict(width=int(width), depth=int(depth), batch_norm=bool(batch_norm),
                             reduce_sigma=None if reduce_sigma is None else float(reduce_sigma), alpha=float(alpha), beta=float(beta),
                             disc_hidden=int(disc_hidden), disc_layers=int(disc_layers), envelope_std=float(envelope_std),
-                            disc_lipschitz=None if disc_lipschitz is None else float(disc_lipschitz))
+                            disc_lipschitz=None if disc_lipschitz is None else float(disc_lipschitz),
+                            resample_latents=bool(resample_latents))
         if self.latent_dim < 1 or depth < 0 or disc_hidden < 1 or disc_layers < 1 or not envelope_std > 0 \
                 or (disc_lipschitz is not None and not disc_lipschitz > 0):
             raise ValueError("need latent_dim >= 1, depth >= 0, disc_hidden >= 1, disc_layers >= 1, envelope_std > 0, disc_lipschitz None or > 0")
@@ -174,6 +179,26 @@ class LEDGenerator(Codec):
         if not torch.isfinite(self.log_normaliser):
             raise ValueError("the discriminator's normaliser was not estimated (train the model to the end)")
         return self.log_unnormalised(units) - self.log_normaliser
+
+    @torch.no_grad()
+    def latent_sample(self, n: int, seed: int = 0, candidates: int = 4) -> np.ndarray:
+        """``(n, d)`` latents; with ``resample_latents``, ones whose generated points follow the discriminator's
+        density: draw ``candidates · n``
+        z ~ N(0, I), weight each by w = N_θ(G(z)) / (Z P_G(G(z))) (the discriminator's density pulled back to z,
+        relative to the base), resample ``n`` with replacement. A prior fitted on them (``gmm``) is a learned
+        base distribution; ``log P_G`` then uses that prior's ``log_prob`` in place of log N(z; 0, I)."""
+        g = torch.Generator(device=self.log_normaliser.device).manual_seed(int(seed))
+        if not self.options["resample_latents"]:
+            return torch.randn(n, self.latent_dim, generator=g, device=self.log_normaliser.device).cpu().numpy()
+        was = self.training
+        self.eval()
+        z = torch.randn(candidates * n, self.latent_dim, generator=g, device=self.log_normaliser.device)
+        logw = torch.cat([self.log_unnormalised(y) - lq for y, lq in
+                          (self.generate(zb, generator=g) for zb in z.split(4096))])
+        self.train(was)
+        p = torch.softmax(logw.double(), 0).cpu().numpy()
+        idx = np.random.default_rng(int(seed)).choice(len(p), n, p=p / p.sum())
+        return z.cpu().numpy()[idx]
 
     # ------------------------------------------------------------------ the codec contract
     def encode(self, units: torch.Tensor) -> torch.Tensor:

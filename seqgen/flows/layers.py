@@ -162,8 +162,8 @@ class Reduce(FlowLayer):
     def forward(self, x, logp):
         y1, y2 = x[:, : self.keep], x[:, self.keep :]
         k = y2.shape[1]
-        if self.sigma is not None:
-            return y1, logp + 0.5 * k * (LOG_2PI + 2 * math.log(self.sigma))
+        if self.sigma is not None or k == 0:
+            return y1, logp + 0.5 * k * (LOG_2PI + 2 * math.log(self.sigma or 1.0))
         if k != len(self.running_mean):
             raise ValueError(f"built for {len(self.running_mean)} dropped components, got {k}")
         if self.training and x.shape[0] > 1:

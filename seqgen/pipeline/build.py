@@ -69,6 +69,11 @@ def make_dataset(cfg: Config, data: str | None = None):
     except ValueError as e:
         raise ConfigError(f"data.source: {e}") from None
     opts = check_options("data", cls, cfg.data.options, skip=("root",))
+    if not cls.folder:  # a generated source (2-d toys): nothing to locate, its options are its identity
+        try:
+            return cls(**opts), "generated from the recipe's [data] options"
+        except ValueError as e:
+            raise ConfigError(f"data: {e}") from None
     module = importlib.import_module(cls.__module__)
     looks_valid = getattr(module, "looks_valid", lambda p: p.is_dir() and any(p.iterdir()))
     folder = cls.data_folder(opts) if hasattr(cls, "data_folder") else cls.folder

@@ -62,7 +62,7 @@ class Generator:
         # band split: a sampled high-band envelope is kept within the range of the training frames, band by
         # band (a prior's tail, e.g. a few-state HMM at temperature 1, would otherwise decode to loud hiss)
         self.envelope_range = None
-        if self.model.stochastic_decoder:
+        if self.model.stochastic_decoder and self.model.has_encoder:  # an encoded envelope (band split)
             d = self.model.code_dim
             self.envelope_range = (d, lat["train"][:, d:].min(0), lat["train"][:, d:].max(0))
         if label is not None:
@@ -202,6 +202,17 @@ class Generator:
             p = out_dir / SAMPLE_NAME.format(prefix=prefix, i=i, ext="wav")
             recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
         return recs
+
+    def write_points(self, path: str | Path, count: int, seed=None, temperature: float = 1.0) -> dict:
+        """``count`` generated points as one ``(count, dim)`` float32 ``.npy`` (the ``points`` modality)."""
+        from ..artefacts import atomic_write
+
+        if self.modality != "points":
+            raise SeqgenError(f"points are for point runs; {self.run.path} holds {self.modality} data")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as f:
+            np.save(f, np.stack(self.examples(count, seed, temperature)).astype(np.float32))
+        return {"path": str(path), "count": count}
 
     def write_grid(self, path: str | Path, count: int, seed=None, temperature: float = 1.0) -> dict:
         """``count`` generated images in one PNG grid."""

@@ -48,7 +48,7 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     test_ex = load_split(rep, dataset, "test", strict=cfg.data.strict, progress=progress)
     train_units, test_units = to_units(rep, train_ex), to_units(rep, test_ex)
     provenance = {"source": cfg.data.source, "root": str(Path(dataset.root).resolve()), "where": where,
-                  "fingerprint": fingerprint(dataset.root), "n_train": len(train_ex), "n_test": len(test_ex),
+                  "fingerprint": fingerprint(dataset.root) if dataset.folder else "generated", "n_train": len(train_ex), "n_test": len(test_ex),
                   "split": dataset.split_description}
     timings["data"] = time.perf_counter() - t0
 
@@ -97,10 +97,17 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     if not main:
         return run
 
-    # ---- stage 3: encode latents (cached for prior comparisons)
+    # ---- stage 3: encode latents (cached for prior comparisons); a generator without encoder (LED) gives
+    # base-distribution latents pulled back from its own density instead, one per example
     t0 = time.perf_counter()
-    z_train = encode_sequences(model, train_units, device=device)
-    z_test = encode_sequences(model, test_units, device=device)
+    if model.has_encoder:
+        z_train = encode_sequences(model, train_units, device=device)
+        z_test = encode_sequences(model, test_units, device=device)
+    else:
+        log.info("latents: %s has no encoder; latents drawn from its base distribution, resampled by its "
+                 "discriminator's density", cfg.autoencoder.type)
+        z_train = list(model.latent_sample(len(train_units), seed=cfg.seed)[:, None])
+        z_test = list(model.latent_sample(len(test_units), seed=cfg.seed + 1)[:, None])
     save_latents(run, z_train, z_test, [e.label for e in train_ex], [e.label for e in test_ex], ae_hash,
                  standardise=not model.standard_normal_latents)
     timings["encode"] = time.perf_counter() - t0
@@ -122,6 +129,10 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     t0 = time.perf_counter()
     run.update_metrics(timings_s={**timings})
+    if not model.has_encoder:
+        log.info("report: no HTML page for a codec without encoder (metrics.json and plots/ hold its report)")
+        log.info("done: %s", run.path)
+        return run
     try:
         write_report(run.path, device=device, examples=(test_ex, train_ex))
     except (SeqgenError, OSError, ValueError) as e:  # the run itself is complete: a page is not worth failing it
