@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DOCS = ("README.md", "benchmarks/README.md", "recipes/led_2d/README.md")
+DOCS = ("README.md", "benchmarks/README.md", "recipes/led_2d/README.md", "recipes/led_mnist/README.md")
 MARKER = re.compile(r"(?P<open><!-- table:(?P<key>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /table -->)", re.S)
 
 
@@ -114,7 +114,20 @@ def led_2d(doc: dict) -> str:
     return out + _footer(doc)
 
 
-TABLES = {"led_2d": led_2d, "hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "generation": generation, "ddp": ddp}
+def led_mnist(doc: dict) -> str:
+    """LED on MNIST 32×32: bits per pixel (real, generated under both densities) and FID, next to the paper."""
+    r, p = doc["rows"][0], doc["paper"]
+    rows = [["held-out images, discriminator density", f"{r['test_bits_per_dim']:.3f} b/p", f"≈ {p['bits_per_dim_real']:g} b/p"],
+            ["generated images, generator's tracked density", f"{r['generated_bits_per_dim_generator']:.3f} b/p", "–"],
+            ["generated images, discriminator density", f"{r['generated_bits_per_dim_discriminator']:.3f} b/p", "–"],
+            ["FID (digit-classifier features, vs test)", _f(r["fid_test"]), f"{p['fid']:g} (its own protocol)"],
+            ["FID train vs test (floor)", _f(r["fid_train_vs_test"]), "–"],
+            ["IS (digit classifier)", _f(r["inception_score"]), "–"]]
+    return (_table(["measure", f"led_mnist ({r['epochs']} epochs, {r['n']:,} images)", "paper"], rows)
+            + _footer(doc))
+
+
+TABLES = {"led_2d": led_2d, "led_mnist": led_mnist, "hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "generation": generation, "ddp": ddp}
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:
