@@ -139,3 +139,21 @@ def test_generator_with_inflation_tracks_the_joint_density():
     logdet = torch.stack([torch.linalg.slogdet(jacobian(f, v)).logabsdet for v in zeta])
     expected = standard_normal_log_prob(zeta) - logdet + 1.5 * math.log(2 * math.pi * 0.2 ** 2)
     torch.testing.assert_close(logp, expected)
+
+
+def test_reduction_with_the_dropped_components_own_statistics():
+    """sigma=None: the neighbour Gaussian is N(running mean, running var) of the dropped part; exact for an
+    independent Gaussian y2 at any value, and in training it uses (and learns) the batch statistics."""
+    red = Reduce(1, None, dropped=2)
+    red.running_mean.copy_(torch.tensor([0.5, -1.0]))
+    red.running_var.copy_(torch.tensor([0.04, 4.0]))
+    red.eval()
+    y1, y2 = torch.randn(4, 1), torch.randn(4, 2) * torch.tensor([0.2, 2.0]) + torch.tensor([0.5, -1.0])
+    joint = standard_normal_log_prob(y1) + torch.distributions.Normal(torch.tensor([0.5, -1.0]),
+                                                                      torch.tensor([0.2, 2.0])).log_prob(y2).sum(1)
+    _, logp = red(torch.cat([y1, y2], 1), joint)
+    torch.testing.assert_close(logp, standard_normal_log_prob(y1), atol=1e-3, rtol=0)  # the 1e-6 added to var
+    red.train()
+    x = torch.randn(256, 3) * 3
+    red(x, torch.zeros(256))
+    assert torch.allclose(red.running_var, 0.95 * torch.tensor([0.04, 4.0]) + 0.05 * x[:, 1:].var(0, unbiased=False))
