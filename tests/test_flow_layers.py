@@ -12,13 +12,15 @@ from seqgen.codecs.led import LEDGenerator, standard_normal_log_prob
 from seqgen.flows import (CircularConv2d, DepthToSpace, FlowSequential, FrozenStatsBatchNorm, Inflate, Reduce,
                           SmoothLeakyReLU, SquareLinear, circular_conv_logabsdet)
 
-torch.set_default_dtype(torch.float64)  # Jacobians to 1e-8; restored below
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(autouse=True)
 def _float64():
+    """Jacobians to 1e-8: float64 while each test runs, the default restored after it."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
     yield
-    torch.set_default_dtype(torch.float32)
+    torch.set_default_dtype(old)
 
 
 def _autograd_logdet(layer, x):
