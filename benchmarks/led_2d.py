@@ -100,7 +100,7 @@ def learned_prior(codec, ds, seed: int, n_fit: int = 20000, n: int = 2500, n_com
     p = torch.softmax(w, 0).numpy()
     ess = 1.0 / float((p ** 2).sum())
     idx = np.random.default_rng(seed).choice(n_fit, n_fit, p=p)
-    prior = PRIORS.resolve("gmm")(n_components=n_components, covariance_type="full", seed=seed).fit(z.numpy()[idx])
+    prior = PRIORS.resolve("gmm")(n_components=n_components, covariance_type="full", random_state=seed).fit(z.numpy()[idx])
     zs = np.concatenate(prior.sample([1] * n, seed=seed)).astype(np.float32)
     log_pz = torch.as_tensor(prior.log_prob(list(zs[:, None, :])), dtype=torch.float32)
     with torch.no_grad():
@@ -137,7 +137,14 @@ def main() -> None:
     torch.set_num_threads(1)
     meta = _meta()
     recipes = {"ring": REPO / "recipes/led_2d/config.toml", "grid": REPO / "recipes/led_2d/grid.toml"}
-    rows, plots, runs = [], {}, {}
+    rows, plots, extras = [], {}, []
+
+    def write():  # after every stage: a crash late in the sweep keeps what was measured
+        doc = {"name": "led_2d", "meta": {**meta, "seeds": a.seeds, "generated_points": 2500}, "paper": PAPER,
+               "rows": rows, "extras": extras}
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+
     for layout, recipe in recipes.items():
         per_seed = []
         for seed in range(a.seeds):
@@ -145,7 +152,11 @@ def main() -> None:
             r = evaluate(codec, ds, X_test, seed)
             if seed == 0:
                 plots[layout] = (codec, ds, r.pop("samples"))
-                runs[layout] = codec
+                if not a.no_extras:
+                    lp = learned_prior(codec, ds, 0)
+                    plots[layout] = (*plots[layout], lp.pop("samples"))
+                    extras.append({"what": layout, "variant": "learned prior (GMM 10, resampled z)", "seed": 0, **lp})
+                    print(f"{layout} learned prior: {lp['modes']} modes, {lp['hq_percent']:.1f} % HQ", flush=True)
             r.pop("samples", None)
             per_seed.append({"seed": seed, "train_seconds": secs, "final_valid_nll": hist["valid_loss"][-1], **r})
             print(f"{layout} seed {seed}: {r['modes']} modes, {r['hq_percent']:.1f} % HQ, test ll {r['test_log_likelihood']:.2f}, "
@@ -154,7 +165,7 @@ def main() -> None:
                      **{k: _ms([s[k] for s in per_seed]) for k in ("modes", "hq_percent", "test_log_likelihood",
                                                                    "integral", "kl_generator_to_discriminator",
                                                                    "train_seconds")}})
-    extras = []
+        write()
     if not a.no_extras:
         for label, sets in (("M = 1", ["train.importance_samples=1"]), ("M = 256", ["train.importance_samples=256"]),
                             ("k = 0.5", ["train.entropy_weight=0.5"]), ("k = 2", ["train.entropy_weight=2.0"])):
@@ -163,16 +174,8 @@ def main() -> None:
             r.pop("samples")
             extras.append({"what": "ring", "variant": label, "seed": 0, "train_seconds": secs, **r})
             print(f"ring {label}: {r['modes']} modes, {r['hq_percent']:.1f} % HQ, integral {r['integral']:.3f}", flush=True)
-        for layout, codec in runs.items():
-            ds = plots[layout][1]
-            lp = learned_prior(codec, ds, 0)
-            plots[layout] = (*plots[layout], lp.pop("samples"))
-            extras.append({"what": layout, "variant": "learned prior (GMM 10, resampled z)", "seed": 0, **lp})
-            print(f"{layout} learned prior: {lp['modes']} modes, {lp['hq_percent']:.1f} % HQ", flush=True)
-    doc = {"name": "led_2d", "meta": {**meta, "seeds": a.seeds, "generated_points": 2500}, "paper": PAPER,
-           "rows": rows, "extras": extras}
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+            write()
+    write()
     _plot(Path(a.plot), plots)
     print(f"wrote {a.out} and {a.plot}")
 

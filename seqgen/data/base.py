@@ -27,6 +27,8 @@ class Dataset(ABC):
     folder: str = ""
     #: other names that folder may have under a data root (e.g. a partial copy)
     folder_aliases: tuple[str, ...] = ()
+    #: the examples are generated from the constructor's options (2-d toys): no folder is located or fingerprinted
+    generated: bool = False
     #: "audio" or "image": which representations this source can feed
     modality: str = "audio"
     #: how train and test were split (written to the run's data.json)

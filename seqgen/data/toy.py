@@ -44,6 +44,7 @@ class Grid2D(Dataset):
     turns 2-d points into codec units; ``benchmarks/lde_2d.py``)."""
 
     folder = ""
+    generated = True
     modality = "points"
     split_description = "generated: train and test drawn independently (seeds seed, seed + 1)"
 
@@ -104,6 +105,7 @@ class Mixture2D(Dataset):
     points drawn with ``seed`` (test with ``seed + 1``); the layout options are :func:`mixture_2d`'s."""
 
     folder = ""
+    generated = True
     modality = "points"
     split_description = "generated: train and test drawn independently (seeds seed, seed + 1)"
 

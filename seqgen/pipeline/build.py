@@ -69,7 +69,7 @@ def make_dataset(cfg: Config, data: str | None = None):
     except ValueError as e:
         raise ConfigError(f"data.source: {e}") from None
     opts = check_options("data", cls, cfg.data.options, skip=("root",))
-    if not cls.folder:  # a generated source (2-d toys): nothing to locate, its options are its identity
+    if cls.generated:  # a generated source (2-d toys): nothing to locate, its options are its identity
         try:
             return cls(**opts), "generated from the recipe's [data] options"
         except ValueError as e:

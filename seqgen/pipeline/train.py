@@ -48,8 +48,8 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     test_ex = load_split(rep, dataset, "test", strict=cfg.data.strict, progress=progress)
     train_units, test_units = to_units(rep, train_ex), to_units(rep, test_ex)
     provenance = {"source": cfg.data.source, "root": str(Path(dataset.root).resolve()), "where": where,
-                  "fingerprint": fingerprint(dataset.root) if dataset.folder else "generated", "n_train": len(train_ex), "n_test": len(test_ex),
-                  "split": dataset.split_description}
+                  "fingerprint": "generated" if dataset.generated else fingerprint(dataset.root),
+                  "n_train": len(train_ex), "n_test": len(test_ex), "split": dataset.split_description}
     timings["data"] = time.perf_counter() - t0
 
     run = RunDir(out)
