@@ -10,7 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from seqgen.codecs.io import encode_sequences
 from seqgen.codecs.led import LEDGenerator, bits_per_dim
+from seqgen.errors import SeqgenError
 from seqgen.data.toy import Mixture2D, mixture_2d
 from seqgen.registry import AUTOENCODERS, OBJECTIVES
 from seqgen.training.led import (LED, discriminator_loss, estimate_log_normaliser, generator_loss,
@@ -67,6 +69,8 @@ def test_generator_codec_declares_no_encoder():
     assert codec.has_encoder is False and AUTOENCODERS.resolve("mlp").has_encoder is True
     with pytest.raises(NotImplementedError, match="no encoder"):
         codec.encode(torch.zeros(1, 2))
+    with pytest.raises(SeqgenError, match="has no encoder"):
+        encode_sequences(codec, [np.zeros((1, 2), np.float32)])
     with pytest.raises(ValueError, match="normaliser was not estimated"):
         codec.log_density(torch.zeros(1, 2))
     with pytest.raises(ValueError, match="encoder-free"):

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..artefacts import load_torch_state, save_torch_state
+from ..errors import SeqgenError
 from ..registry import AUTOENCODERS
 from .base import Codec
 
@@ -28,6 +29,9 @@ def _map_units(fn: Callable, seqs: Sequence[np.ndarray], out_shape: tuple, devic
 def encode_sequences(codec: Codec, seqs: Sequence[np.ndarray], device: str | torch.device = "cpu",
                      batch_size: int = 4096) -> list[np.ndarray]:
     """Unit sequences ``(T_i, *unit_shape)`` -> latent sequences ``(T_i, D)`` float32."""
+    if not codec.has_encoder:
+        raise SeqgenError(f"the {type(codec).__name__} codec has no encoder: it cannot encode data (no reconstructions, "
+                          f"prompts or latents of real examples)")
     codec.to(device).eval()
     return _map_units(codec.encode, seqs, (codec.latent_dim,), device, batch_size)
 
