@@ -161,7 +161,8 @@ def main() -> None:
             per_seed.append({"seed": seed, "train_seconds": secs, "final_valid_nll": hist["valid_loss"][-1], **r})
             print(f"{layout} seed {seed}: {r['modes']} modes, {r['hq_percent']:.1f} % HQ, test ll {r['test_log_likelihood']:.2f}, "
                   f"integral {r['integral']:.3f}, {secs:.0f} s", flush=True)
-        rows.append({"what": layout, "variant": "LED (recipe defaults)", "config": cfg.to_dict(), "seeds": per_seed,
+        config = {k: v for k, v in cfg.to_dict().items() if k != "recipe_dir"}  # no machine paths in results
+        rows.append({"what": layout, "variant": "LED (recipe defaults)", "config": config, "seeds": per_seed,
                      **{k: _ms([s[k] for s in per_seed]) for k in ("modes", "hq_percent", "test_log_likelihood",
                                                                    "integral", "kl_generator_to_discriminator",
                                                                    "train_seconds")}})

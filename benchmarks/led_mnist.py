@@ -46,7 +46,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     run = Path(a.run)
-    cfg = read_json(run / "config.json")
+    cfg = {k: v for k, v in read_json(run / "config.json").items() if k != "recipe_dir"}  # no machine paths
     root = Path(a.data or read_json(run / "data.json")["root"])
     codec = load_codec(run / "autoencoder.pt")
     pad = int(cfg["data"].get("pad", 0))
