@@ -114,4 +114,5 @@ def test_short_training_puts_density_on_the_ring_modes():
     with torch.no_grad():
         at_modes = codec.log_density(torch.as_tensor(ds.centres, dtype=torch.float32)).mean()
         away = codec.log_density(torch.tensor([[0.0, 0.0], [4.0, 4.0], [-4.0, 0.5], [0.5, -4.0]]))
-    assert at_modes > away.max() and at_modes > away.mean() + 2.0  # measured: -0.37 vs -1.5 (centre), -13.7
+    # measured: -0.37 vs -1.5 (centre) .. -13.7; holds for data and training seeds 1-3 and with 2 threads too
+    assert at_modes > away.max() and at_modes > away.mean() + 2.0
