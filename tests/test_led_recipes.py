@@ -33,6 +33,11 @@ def test_led_2d_trains_generates_and_reports(tmp_path):
     res = invoke("generate", out, "--count", 7, "--out", tmp_path / "pts.npy")
     pts = np.load(tmp_path / "pts.npy")
     assert pts.shape == (7, 2) and np.isfinite(pts).all() and "7 points" in res.output
+    # what needs an encoder or another modality refuses in one line
+    for args, why in ((("report", out), "has no encoder"), (("eval", out), "no metrics for 2-d point runs"),
+                      (("score", tmp_path / "pts.npy", out), "takes audio or image files")):
+        res = invoke(*args, ok=False)
+        assert res.exit_code != 0 and why in res.output and "Traceback" not in res.output
 
 
 def test_led_image_run_scores_a_png(tmp_path, data_root):

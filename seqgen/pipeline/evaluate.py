@@ -112,6 +112,9 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     from .run_dir import RunDir
 
     run_cfg = RunDir(run_dir).load_config()
+    if build_representation(run_cfg).modality == "points":
+        raise SeqgenError(f"seqgen eval has no metrics for 2-d point runs ({run_dir}): its metrics.json holds the "
+                          f"densities; benchmarks/led_2d.py measures modes and sample quality")
     if build_representation(run_cfg).modality == "image":
         from .evaluate_image import evaluate_images
 
@@ -328,6 +331,8 @@ def score_file(path: str | Path, run_dir: str | Path, *, prior: str | None = Non
     from .generate import Generator
 
     gen = Generator(run_dir, prior=prior, device=device)
+    if gen.modality == "points":
+        raise SeqgenError(f"seqgen score takes audio or image files; {run_dir} is a 2-d point run")
     if gen.modality != "audio":
         from .evaluate_image import score_image
 
