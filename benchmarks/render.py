@@ -20,7 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DOCS = ("README.md", "benchmarks/README.md", "recipes/lmgae_synthetic/README.md")
+DOCS = ("README.md", "benchmarks/README.md", "recipes/lmgae_synthetic/README.md", "recipes/led_2d/README.md",
+        "recipes/led_mnist/README.md")
 MARKER = re.compile(r"(?P<open><!-- table:(?P<key>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /table -->)", re.S)
 
 
@@ -145,9 +146,43 @@ def lmgae_priors(doc: dict) -> str:
             + f"\n\n(run `{doc['run']}`, seed {doc['seed']}; FD train vs test: {_f(doc['fd_floor'])})" + _footer(doc))
 
 
+def led_2d(doc: dict) -> str:
+    """LED's Table 1 setting: modes captured and % high-quality samples (mean ± std over seeds), next to the
+    paper's numbers; then the single-seed sensitivity and learned-prior rows."""
+    def pm(r, k, d=1):
+        return f"{r[k]['mean']:.{d}f} ± {r[k]['std']:.{d}f}"
+
+    paper = doc["paper"]
+    rows = [[r["what"], r["variant"], pm(r, "modes"), pm(r, "hq_percent"), pm(r, "test_log_likelihood", 2),
+             pm(r, "integral", 3), pm(r, "train_seconds", 0),
+             " / ".join(f"{m}: {v[0]:g}, {v[1]:g} %" for m, v in paper[r["what"]].items())] for r in doc["rows"]]
+    main = _table(["data", "model", "modes", "HQ %", "held-out log-lik (nats)", "∫ density", "train s",
+                   "paper (modes, HQ %)"], rows)
+    extra = [[r["what"], r["variant"], r["modes"], f"{r['hq_percent']:.1f}",
+              f"{r['integral']:.3f}" if "integral" in r else "–",
+              f"{r['kl_generator_to_discriminator']:.2f}"] for r in doc.get("extras", [])]
+    out = main + f"\n\n{doc['meta']['seeds']} seeds, {doc['meta']['generated_points']:,} generated points each."
+    if extra:
+        out += "\n\n" + _table(["data", "variant (seed 0)", "modes", "HQ %", "∫ density", "KL(P_G ‖ N/Z) est."], extra)
+    return out + _footer(doc)
+
+
+def led_mnist(doc: dict) -> str:
+    """LED on MNIST 32×32: bits per pixel (real, generated under both densities) and FID, next to the paper."""
+    r, p = doc["rows"][0], doc["paper"]
+    rows = [["held-out images, discriminator density", f"{r['test_bits_per_dim']:.3f} b/p", f"≈ {p['bits_per_dim_real']:g} b/p"],
+            ["generated images, generator's tracked density", f"{r['generated_bits_per_dim_generator']:.3f} b/p", "–"],
+            ["generated images, discriminator density", f"{r['generated_bits_per_dim_discriminator']:.3f} b/p", "–"],
+            ["FID (digit-classifier features, vs test)", _f(r["fid_test"]), f"{p['fid']:g} (its own protocol)"],
+            ["FID train vs test (floor)", _f(r["fid_train_vs_test"]), "–"],
+            ["IS (digit classifier)", _f(r["inception_score"]), "–"]]
+    return (_table(["measure", f"led_mnist ({r['epochs']} epochs, {r['n']:,} images)", "paper"], rows)
+            + _footer(doc))
+
+
 TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait,
           "large_corpus": large_corpus, "generation": generation, "ddp": ddp,
-          "lmgae_sweep": lmgae_sweep, "lmgae_priors": lmgae_priors}
+          "lmgae_sweep": lmgae_sweep, "lmgae_priors": lmgae_priors, "led_2d": led_2d, "led_mnist": led_mnist}
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:

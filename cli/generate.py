@@ -62,6 +62,16 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
     temperature = gen.cfg.generate.temperature if temperature is None else temperature
     check_range("generate.temperature", temperature, "--temperature")
     progress = ctx.find_root().obj["progress"]
+    if gen.modality == "vector":  # vectors and 2-d points: one .npy of (count, dim)
+        if seconds is not None or prompt is not None:
+            raise click.UsageError("--seconds and --prompt are for audio runs; vector runs take --count")
+        if out is not None and Path(out).suffix.lower() != ".npy":
+            raise click.UsageError(f"--out {out}: a vector run writes one .npy array (use a .npy file name)")
+        count = count or gen.cfg.generate.count or 1000
+        out = out or str(Path(out_dir or Path(run_dir) / "generated") / f"samples_seed{seed}.npy")
+        rec = gen.write_vectors(out, count, seed=seed, temperature=temperature)
+        click.echo(f"wrote {rec['path']} ({count} points, seed {seed}, temperature {temperature})")
+        return
     if gen.modality == "image":
         if seconds is not None or prompt is not None:
             raise click.UsageError("--seconds and --prompt are for audio runs; image runs take --count")
@@ -75,14 +85,6 @@ def generate(ctx, run_dir, seconds, count, out, out_dir, temperature, decoder_no
             out = out or str(Path(run_dir) / "generated" / f"grid_seed{seed}.png")
             gen.write_grid(out, count, seed=seed, temperature=temperature)
             click.echo(f"wrote {out} ({count} images, seed {seed}, temperature {temperature})")
-        return
-    if gen.modality == "vector":
-        if seconds is not None or prompt is not None or out is not None:
-            raise click.UsageError("a vector run takes --count and --out-dir (it writes samples.npy)")
-        count = count or gen.cfg.generate.count or 64
-        folder = Path(out_dir or Path(run_dir) / "generated")
-        rec = gen.write_examples(folder, count, seed=seed, temperature=temperature)[0]
-        click.echo(f"wrote {rec['path']} ({count} vectors, seed {seed}, temperature {temperature})")
         return
     if out is not None:
         output_format(out)

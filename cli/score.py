@@ -27,6 +27,10 @@ def score(ctx, file, run_dir, prior_label, data, as_json, device, seed):
 
         click.echo(json.dumps(r, indent=2))
         return
+    if "log_density" in r:  # a codec with a density of its own (LED's discriminator)
+        click.echo(f"{r['file']}: log-density {r['log_density']:.2f} nats ({r['bits_per_dim']:.3f} bits/pixel) under "
+                   f"the normalised discriminator")
+        return
     if "n_frames" not in r:  # an image run
         ll = (f"log-likelihood {r['log_likelihood']:.2f} nats (exact, on the model's latent manifold)"
               if "log_likelihood" in r else "no exact likelihood for this codec")

@@ -122,6 +122,8 @@ RANGES = {
     "generate.temperature": (0.0, 100.0),
     "generate.decoder_noise": (0.0, 100.0),
     "generate.block_frames": (1, 16_384),
+    "train.importance_samples": (1, 1 << 20),
+    "train.entropy_weight": (0.0, 100.0),
 }
 CHOICES = {"representation.normalize": ("peak", "none"), "train.loss": ("mrstft", "mse", "bce"),
            "train.amp": ("bf16", "fp16")}

@@ -156,16 +156,17 @@ for _reg, _items in (
               "lde": "seqgen.priors.lde:LDEPrior", "masked_gaussian": "seqgen.priors.gaussian:MaskedGaussianPrior"}),
     (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder",
                 "mnist": "seqgen.data.image.mnist:MNIST", "image_folder": "seqgen.data.image.folder:ImageFolder",
-                "grid_2d": "seqgen.data.toy:Grid2D", "random_manifold": "seqgen.data.synthetic_manifold:RandomManifold"}),
+                "grid_2d": "seqgen.data.toy:Grid2D", "mixture_2d": "seqgen.data.toy:Mixture2D",
+                "random_manifold": "seqgen.data.synthetic_manifold:RandomManifold"}),
     (AUTOENCODERS, {"conv": "seqgen.codecs.audio.conv1d:ConvAutoencoder", "vae": "seqgen.codecs.audio.vae:ConvVAE",
                     "perceptron": "seqgen.codecs.image.perceptron:InvertiblePerceptron",
                     "mlp_vae": "seqgen.codecs.image.mlp_vae:MLPVAE", "mlp": "seqgen.codecs.image.mlp:MLPAutoencoder",
                     "conv2d": "seqgen.codecs.image.conv2d:ConvAutoencoder2d",
-                    "masked_mlp": "seqgen.codecs.masked_mlp:MaskedMLPAutoencoder"}),
+                    "masked_mlp": "seqgen.codecs.masked_mlp:MaskedMLPAutoencoder", "led": "seqgen.codecs.led:LEDGenerator"}),
     (REPRESENTATIONS, {"frames": "seqgen.representation.frames:Frames", "image": "seqgen.representation.image:ImageUnit",
                        "vector": "seqgen.representation.vector:VectorUnit"}),
     (OBJECTIVES, {"reconstruct": "seqgen.training.reconstruct:Reconstruction",
-                  "lmgae": "seqgen.training.lmgae:LMGAE"}),
+                  "lmgae": "seqgen.training.lmgae:LMGAE", "led": "seqgen.training.led:LED"}),
 ):
     for _name, _target in _items.items():
         _reg.register_lazy(_name, _target)

@@ -179,7 +179,8 @@ def test_synthetic_recipe_trains_and_generates(tmp_path):
     g = m["generation"]
     assert 1 <= g["prior_dim"] <= 4 and g["frechet_distance_test"] > g["frechet_distance_train_vs_test"] > 0
     invoke("generate", out, "--count", 5, "--out-dir", tmp_path / "gen")
-    x = np.load(tmp_path / "gen" / "samples.npy")
+    (npy,) = (tmp_path / "gen").glob("samples_seed*.npy")
+    x = np.load(npy)
     assert x.shape == (5, 128) and np.isfinite(x).all()
     assert (out / "report" / "index.html").is_file() and (out / "plots" / "projection.png").is_file()
     res = invoke("eval", out, ok=False)

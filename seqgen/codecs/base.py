@@ -26,6 +26,9 @@ class Codec(nn.Module, ABC):
     stochastic_decoder: bool = False
     #: :meth:`log_volume` is implemented: the codec gives an exact density of its outputs (an invertible map)
     exact_likelihood: bool = False
+    #: :meth:`encode` exists; False for a pure generator (LED): no latents stage, no reconstructions, and
+    #: :meth:`log_density` scores units instead
+    has_encoder: bool = True
 
     latent_dim: int
     unit_shape: tuple[int, ...]
@@ -88,3 +91,13 @@ class Codec(nn.Module, ABC):
         log p(x) = log p_prior(z) − log_volume(z) for an injective decoder with left inverse ``encode``.
         Only codecs with ``exact_likelihood = True`` implement it."""
         raise NotImplementedError(f"{type(self).__name__} has no exact likelihood")
+
+    def latent_sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``(n, D)`` latents standing in for encoded data when ``has_encoder`` is False (the pipeline's latents
+        stage fits the prior on them); only such codecs implement it."""
+        raise NotImplementedError(f"{type(self).__name__} encodes its data: use encode")
+
+    def log_density(self, units: torch.Tensor) -> torch.Tensor:
+        """``[B]``: a normalised log-density of ``units [B, *unit_shape]`` the codec carries itself (LED's
+        discriminator); only codecs with ``has_encoder = False`` implement it."""
+        raise NotImplementedError(f"{type(self).__name__} has no density of its own")

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..artefacts import load_torch_state, save_torch_state
+from ..errors import SeqgenError
 from ..registry import AUTOENCODERS
 from .base import Codec
 
@@ -45,6 +46,9 @@ def encode_sequences(codec: Codec, seqs: Sequence[np.ndarray], device: str | tor
                      batch_size: int = 4096) -> list[np.ndarray]:
     """Unit sequences ``(T_i, *unit_shape)`` -> latent sequences ``(T_i, D)`` float32, ``D = codec.prior_dim``:
     the coordinates a prior models (:meth:`Codec.to_prior`)."""
+    if not codec.has_encoder:
+        raise SeqgenError(f"the {type(codec).__name__} codec has no encoder: it cannot encode data (no reconstructions, "
+                          f"prompts or latents of real examples)")
     codec.to(device).eval()
     return _map_units(lambda x: codec.to_prior(codec.encode(x)), seqs, (codec.prior_dim,), device, batch_size)
 

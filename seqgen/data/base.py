@@ -28,10 +28,11 @@ class Dataset(ABC):
     folder: str = ""
     #: other names that folder may have under a data root (e.g. a partial copy)
     folder_aliases: tuple[str, ...] = ()
-    #: "audio" or "image": which representations this source can feed
-    modality: str = "audio"
-    #: examples are computed from the constructor's options: no data folder to locate or fingerprint
+    #: the examples are generated from the constructor's options (toys, synthetic manifolds): no folder is
+    #: located or fingerprinted
     generated: bool = False
+    #: "audio", "image" or "vector": which representations this source can feed
+    modality: str = "audio"
     #: how train and test were split (written to the run's data.json)
     split_description: str = "the data set's own train/test split"
 

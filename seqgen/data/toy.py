@@ -1,4 +1,4 @@
-"""Synthetic 2-d densities for testing priors directly (no codec): Yoo et al.'s six-bar grid (§4.1.1).
+"""Synthetic 2-d densities: Yoo et al.'s six-bar grid (§4.1.1) and the VEEGAN Gaussian mixtures (ring, grid).
 
 The grid: three horizontal bars ``t1 = (u, e)``, ``u ~ U(-10, 10)``, ``e ~ N(0, 0.1²)``, and its shifts by
 ``±offset`` in the second coordinate, plus the three transposed (vertical) bars — six equally likely
@@ -44,7 +44,8 @@ class Grid2D(Dataset):
     turns 2-d points into codec units; ``benchmarks/lde_2d.py``)."""
 
     folder = ""
-    modality = "points"
+    generated = True
+    modality = "vector"
     split_description = "generated: train and test drawn independently (seeds seed, seed + 1)"
 
     def __init__(self, root: str | Path = "", n_train: int = 50_000, n_test: int = 10_000, seed: int = 0,
@@ -65,3 +66,66 @@ class Grid2D(Dataset):
 
     def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
         return [Example(f"grid_{split}_{i:06d}", x.astype(np.float32)) for i, x in enumerate(self.points(split))]
+
+
+def mixture_2d(n: int, seed: int = 0, *, layout: str = "ring", n_modes: int = 8, radius: float = 2.0,
+               grid_size: int = 5, spacing: float = 2.0, sigma: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points ``(n, 2)`` of an equal-weight isotropic Gaussian mixture, and its ``(K, 2)`` mode centres.
+
+    ``layout = "ring"``: ``n_modes`` centres on a circle of ``radius``; ``"grid"``: ``grid_size²`` centres
+    on a square grid of ``spacing``, centred on the origin. ``sigma``: each component's std. The VEEGAN
+    setting (Srivastava et al. 2017): a ring of 8 with radius 2 and a 5 × 5 grid with spacing 2, σ = 0.02."""
+    centres = mixture_centres(layout, n_modes=n_modes, radius=radius, grid_size=grid_size, spacing=spacing)
+    if n < 1 or not sigma > 0:
+        raise ValueError(f"need n >= 1 and sigma > 0, got {n}, {sigma}")
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, len(centres), n)
+    return centres[k] + sigma * rng.standard_normal((n, 2)), centres
+
+
+def mixture_centres(layout: str, *, n_modes: int = 8, radius: float = 2.0, grid_size: int = 5,
+                    spacing: float = 2.0) -> np.ndarray:
+    """``(K, 2)`` mode centres of :func:`mixture_2d`'s layouts."""
+    if layout == "ring":
+        if n_modes < 1 or not radius > 0:
+            raise ValueError(f"a ring needs n_modes >= 1 and radius > 0, got {n_modes}, {radius}")
+        a = 2 * np.pi * np.arange(n_modes) / n_modes
+        return radius * np.stack([np.cos(a), np.sin(a)], 1)
+    if layout == "grid":
+        if grid_size < 1 or not spacing > 0:
+            raise ValueError(f"a grid needs grid_size >= 1 and spacing > 0, got {grid_size}, {spacing}")
+        g = spacing * (np.arange(grid_size) - (grid_size - 1) / 2)
+        return np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    raise ValueError(f"layout must be 'ring' or 'grid', got {layout!r}")
+
+
+@DATASETS.register("mixture_2d")
+class Mixture2D(Dataset):
+    """A 2-d Gaussian mixture (:func:`mixture_2d`) as examples ``x (2,)`` float32: ``n_train`` / ``n_test``
+    points drawn with ``seed`` (test with ``seed + 1``); the layout options are :func:`mixture_2d`'s."""
+
+    folder = ""
+    generated = True
+    modality = "vector"
+    split_description = "generated: train and test drawn independently (seeds seed, seed + 1)"
+
+    def __init__(self, root: str | Path = "", n_train: int = 50_000, n_test: int = 10_000, seed: int = 0,
+                 layout: str = "ring", n_modes: int = 8, radius: float = 2.0, grid_size: int = 5,
+                 spacing: float = 2.0, sigma: float = 0.02):
+        if n_train < 1 or n_test < 1:
+            raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
+        self.root = Path(root) if root else Path(".")
+        self.n = {"train": int(n_train), "test": int(n_test)}
+        self.seed = int(seed)
+        self.shape = dict(layout=str(layout), n_modes=int(n_modes), radius=float(radius), grid_size=int(grid_size),
+                          spacing=float(spacing), sigma=float(sigma))
+        _, self.centres = mixture_2d(1, 0, **self.shape)  # checks the options now
+
+    def points(self, split: str) -> np.ndarray:
+        """``(n, 2)`` float64 points of ``split`` ("train" or "test")."""
+        if split not in self.n:
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        return mixture_2d(self.n[split], self.seed + (split == "test"), **self.shape)[0]
+
+    def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
+        return [Example(f"mixture_{split}_{i:06d}", x.astype(np.float32)) for i, x in enumerate(self.points(split))]

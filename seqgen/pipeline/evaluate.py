@@ -113,8 +113,9 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
 
     run_cfg = RunDir(run_dir).load_config()
     if build_representation(run_cfg).modality == "vector":
-        raise SeqgenError(f"{run_dir}: a vector run is scored by training itself (metrics.json 'generation': Fréchet "
-                          f"distance of generated to held-out vectors); `seqgen eval` is for audio and image runs")
+        raise SeqgenError(f"{run_dir}: `seqgen eval` is for audio and image runs; a vector run is scored when it trains "
+                          f"(metrics.json: 'generation' Fréchet distance to held-out vectors, or an LED run's densities; "
+                          f"benchmarks/lmgae_sweep.py and benchmarks/led_2d.py measure more)")
     if build_representation(run_cfg).modality == "image":
         from .evaluate_image import evaluate_images
 
@@ -331,6 +332,8 @@ def score_file(path: str | Path, run_dir: str | Path, *, prior: str | None = Non
     from .generate import Generator
 
     gen = Generator(run_dir, prior=prior, device=device)
+    if gen.modality == "vector":
+        raise SeqgenError(f"seqgen score takes audio or image files; {run_dir} is a vector run")
     if gen.modality != "audio":
         from .evaluate_image import score_image
 

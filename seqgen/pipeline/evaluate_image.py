@@ -211,6 +211,13 @@ def score_image(path: str | Path, gen) -> dict:
 
     rep = gen.rep
     x = load_image(path, size=(rep.height, rep.width), channels=rep.channels)
+    if not gen.model.has_encoder:  # a generator with a density of its own (LED: the normalised discriminator)
+        from ..codecs.led import bits_per_dim
+
+        with torch.no_grad():
+            ld = float(gen.model.log_density(torch.as_tensor(x[None], device=gen.device))[0])
+        return {"file": str(path), "run": gen.run.path.name, "log_density": ld,
+                "bits_per_dim": float(bits_per_dim(np.array([ld]), x.size)[0])}
     with torch.no_grad():
         z = gen.model.to_prior(gen.model.encode(torch.as_tensor(x[None], device=gen.device))).cpu().numpy()
     out = {"file": str(path), "run": gen.run.path.name, "prior_ll": float(gen.prior.log_prob([(z - gen.mean) / gen.std])[0])}

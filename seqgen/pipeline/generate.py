@@ -193,10 +193,7 @@ class Generator:
         """``count`` examples as separate files (WAV or PNG) in ``out_dir``."""
         out_dir = Path(out_dir)
         if self.modality == "vector":
-            from ..outputs.vector import save_vectors
-
-            path = save_vectors(np.stack(self.examples(count, seed, temperature)), out_dir / f"{prefix}s.npy")
-            return [{"path": str(path), "count": count}]
+            return [self.write_vectors(out_dir / f"{prefix}s.npy", count, seed, temperature)]
         if self.modality == "image":
             from ..outputs.image import save_images
 
@@ -207,6 +204,15 @@ class Generator:
             p = out_dir / SAMPLE_NAME.format(prefix=prefix, i=i, ext="wav")
             recs.append({"path": str(p), "seconds": len(x) / self.sample_rate, **write_wav(p, x, self.sample_rate)})
         return recs
+
+    def write_vectors(self, path: str | Path, count: int, seed=None, temperature: float = 1.0) -> dict:
+        """``count`` generated vectors (or 2-d points) as one ``(count, dim)`` float32 ``.npy``."""
+        from ..outputs.vector import save_vectors
+
+        if self.modality != "vector":
+            raise SeqgenError(f"vectors are for vector runs; {self.run.path} holds {self.modality} data")
+        path = save_vectors(np.stack(self.examples(count, seed, temperature)), path)
+        return {"path": str(path), "count": count}
 
     def write_grid(self, path: str | Path, count: int, seed=None, temperature: float = 1.0) -> dict:
         """``count`` generated images in one PNG grid."""

@@ -50,7 +50,12 @@ def reconstruction_metrics(model, rep, test_frames: list[np.ndarray], device: st
 
 def report(run, model, rep, test_ex, test_units, train_ex, cfg: Config, *, device: str = "cpu",
            n_examples: int = 4) -> dict:
-    """The report of the run's modality (audio below; images in :mod:`.report_image`)."""
+    """The report of the run's modality (audio below; images in :mod:`.report_image`; a codec without encoder
+    in :mod:`.report_generator`)."""
+    if not model.has_encoder:
+        from .report_generator import generator_report
+
+        return generator_report(run, model, rep, test_units, cfg, device=device)
     if rep.modality == "image":
         from .report_image import image_report
 

@@ -98,10 +98,17 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     if not main:
         return run
 
-    # ---- stage 3: encode latents (cached for prior comparisons)
+    # ---- stage 3: encode latents (cached for prior comparisons); a generator without encoder (LED) gives
+    # base-distribution latents pulled back from its own density instead, one per example
     t0 = time.perf_counter()
-    z_train = encode_sequences(model, train_units, device=device)
-    z_test = encode_sequences(model, test_units, device=device)
+    if model.has_encoder:
+        z_train = encode_sequences(model, train_units, device=device)
+        z_test = encode_sequences(model, test_units, device=device)
+    else:
+        log.info("latents: %s has no encoder; latents drawn from its base distribution, resampled by its "
+                 "discriminator's density", cfg.autoencoder.type)
+        z_train = list(model.latent_sample(len(train_units), seed=cfg.seed)[:, None])
+        z_test = list(model.latent_sample(len(test_units), seed=cfg.seed + 1)[:, None])
     save_latents(run, z_train, z_test, [e.label for e in train_ex], [e.label for e in test_ex], ae_hash,
                  standardise=not model.standard_normal_latents)
     timings["encode"] = time.perf_counter() - t0
@@ -123,6 +130,10 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     t0 = time.perf_counter()
     run.update_metrics(timings_s={**timings})
+    if not model.has_encoder:
+        log.info("report: no HTML page for a codec without encoder (metrics.json and plots/ hold its report)")
+        log.info("done: %s", run.path)
+        return run
     try:
         write_report(run.path, device=device, examples=(test_ex, train_ex))
     except (SeqgenError, OSError, ValueError) as e:  # the run itself is complete: a page is not worth failing it

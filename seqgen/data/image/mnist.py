@@ -43,7 +43,8 @@ class MNIST(Dataset):
     """MNIST digits as ``(1, H, W)`` images in [0, 1] (28×28, or resized with Pillow to ``size``).
 
     ``digits``: keep only these classes ([] = all); ``limit_train`` / ``limit_test``: keep the first
-    N examples of the split after that filter (0 = all), for tiny test configurations.
+    N examples of the split after that filter (0 = all), for tiny test configurations; ``pad``: zero pixels
+    added on each side before any resize (2: the 32×32 MNIST of GAN papers, e.g. LED).
     """
 
     folder = "mnist"
@@ -51,8 +52,12 @@ class MNIST(Dataset):
     folder_aliases = ("mnist_t10k",)  # the 10,000-image test set alone (as in seqgen's shared test data)
     modality = "image"
 
-    def __init__(self, root: str | Path, digits: list[int] = (), limit_train: int = 0, limit_test: int = 0):
+    def __init__(self, root: str | Path, digits: list[int] = (), limit_train: int = 0, limit_test: int = 0,
+                 pad: int = 0):
         self.root = Path(root)
+        if not 0 <= pad <= 64:
+            raise ValueError(f"pad must be in 0..64, got {pad}")
+        self.pad = int(pad)
         self.digits = [int(d) for d in digits]
         if any(not 0 <= d <= 9 for d in self.digits):
             raise ValueError(f"digits must be in 0..9, got {self.digits}")
@@ -109,7 +114,8 @@ class MNIST(Dataset):
             sel = sel[: self.limits[split]]
         if not len(sel):
             raise DataError(f"no MNIST {split} images for digits={self.digits}")
-        imgs = resize_batch(x[sel], size).astype(np.float32) / 255.0
+        p = self.pad
+        imgs = resize_batch(np.pad(x[sel], ((0, 0), (p, p), (p, p))) if p else x[sel], size).astype(np.float32) / 255.0
         if channels == 3:
             imgs = np.repeat(imgs[:, None], 3, axis=1)
         else:
