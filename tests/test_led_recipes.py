@@ -34,7 +34,8 @@ def test_led_2d_trains_generates_and_reports(tmp_path):
     pts = np.load(tmp_path / "pts.npy")
     assert pts.shape == (7, 2) and np.isfinite(pts).all() and "7 points" in res.output
     # what needs an encoder or another modality refuses in one line
-    for args, why in ((("report", out), "has no encoder"), (("eval", out), "is for audio and image runs"),
+    assert "density.png" in (out / "report" / "index.html").read_text()  # the page shows the density plot
+    for args, why in ((("eval", out), "is for audio and image runs"),
                       (("score", tmp_path / "pts.npy", out), "takes audio or image files")):
         res = invoke(*args, ok=False)
         assert res.exit_code != 0 and why in res.output and "Traceback" not in res.output

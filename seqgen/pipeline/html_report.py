@@ -173,15 +173,17 @@ def _items(run: RunDir, assets: _Assets, *, device: str, data: str | None, seed:
                            "test images (odd rows) above their reconstructions"),
                            ("nearest_generated.png", "each test image beside its nearest generated image"),
                            ("interpolation.png", "decoded latent interpolation between two test images"),
-                           ("latent_2d.png", "2-d latents under the prior's density")):
+                           ("latent_2d.png", "2-d latents under the prior's density"),
+                           ("samples_by_density.png", "generated images sorted by the discriminator's density")):
             if (run.plots / name).is_file():
                 rows.append((name, H.figure(assets.copy(run.plots / name), what)))
         sections.append(("Images", rows))
         return sections
     if gen.modality == "vector":
-        plot = run.plots / "projection.png"
-        return [("Vectors", [("projection.png", H.figure(assets.copy(plot), "held-out and generated vectors on the "
-                                                         "data's first two principal axes"))] if plot.is_file() else [])]
+        return [("Vectors", [(name, H.figure(assets.copy(run.plots / name), what)) for name, what in (
+            ("projection.png", "held-out and generated vectors on the data's first two principal axes"),
+            ("density.png", "data, the discriminator's log-density and generated points (LED)"))
+            if (run.plots / name).is_file()])]
     sr = gen.sample_rate
     gen_rows = [(p.stem, assets.wav_file(p, p.name)) for p in sorted(run.samples.glob("*.wav"))]
     sections.append(("Generated", gen_rows))

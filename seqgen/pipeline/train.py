@@ -130,10 +130,6 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     t0 = time.perf_counter()
     run.update_metrics(timings_s={**timings})
-    if not model.has_encoder:
-        log.info("report: no HTML page for a codec without encoder (metrics.json and plots/ hold its report)")
-        log.info("done: %s", run.path)
-        return run
     try:
         write_report(run.path, device=device, examples=(test_ex, train_ex))
     except (SeqgenError, OSError, ValueError) as e:  # the run itself is complete: a page is not worth failing it
