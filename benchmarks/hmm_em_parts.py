@@ -82,6 +82,41 @@ def em_parts(states: int, dim: int, frames: int, seed: int = 0, repeats: int = 3
             for k in PARTS]
 
 
+def exp_paths(states: int, dim: int, frames: int, seed: int = 0, rounds: int = 5, seq_len: int = 100) -> dict:
+    """Seconds of the forward pass's scaled emissions ``b = exp(log b - max log b)`` over all chunks, the
+    previous way (``exp`` of every difference, then ``where``) and now (``exp`` of the differences clamped at
+    the underflow floor: the same values), interleaved ``rounds`` times; medians, and the largest difference."""
+    import math
+
+    import torch
+
+    from hmm_backends import synthetic
+    from seqgen.priors.hmm import HMMPrior
+    from seqgen.priors.hmm_torch import TorchBackend, _to_torch, log_emission
+
+    seqs = synthetic(states, dim, frames, seq_len, seed)
+    prior = HMMPrior(n_states=states, covariance_type="diag", backend="torch", n_iter=1, tol=0.0, random_state=seed)
+    prior.fit(seqs)
+    be = TorchBackend(prior, seqs)
+    p = _to_torch(prior.params, be.shift, be.device, torch.float64)
+    diffs = []
+    for Xc, _ in be.chunks:
+        logB = log_emission(Xc, p["mu"], p["var"])
+        diffs.append(logB - logB.amax(-1, keepdim=True))
+    floor = math.log(torch.finfo(torch.float32).tiny) + 1.0
+    ways = {"exp of every difference (before)": lambda d: torch.where(d > floor, torch.exp(d), 0.0).float(),
+            "exp of the clamped difference (now)": lambda d: torch.where(d > floor, torch.exp(d.clamp_min(floor)),
+                                                                         0.0).float()}
+    times = {k: [] for k in ways}
+    for _ in range(rounds):
+        for name, f in ways.items():
+            t0 = time.perf_counter()
+            out = [f(d) for d in diffs]
+            times[name].append(time.perf_counter() - t0)
+    same = max(float((a(d) - b(d)).abs().max()) for d in diffs for a, b in [tuple(ways.values())])
+    return {"sec": {k: float(np.median(v)) for k, v in times.items()}, "max_abs_diff": same}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--states", type=int, default=300)
