@@ -30,20 +30,27 @@ def part_flops(n_frames: int, n_states: int, dim: int) -> dict[str, float]:
             "emission statistics": 4.0 * N * K * D, "M-step": 0.0}
 
 
+def _fitted_backend(states: int, dim: int, frames: int, seed: int, seq_len: int):
+    """``hmm_backends.py``'s synthetic data, a prior after k-means init + one EM iteration (the parameters
+    every part is timed at) and the torch backend on the data; returns ``(seqs, prior, backend)``."""
+    from hmm_backends import synthetic
+    from seqgen.priors.hmm import HMMPrior
+    from seqgen.priors.hmm_torch import TorchBackend
+
+    seqs = synthetic(states, dim, frames, seq_len, seed)
+    prior = HMMPrior(n_states=states, covariance_type="diag", backend="torch", n_iter=1, tol=0.0, random_state=seed)
+    prior.fit(seqs)
+    return seqs, prior, TorchBackend(prior, seqs)
+
+
 def em_parts(states: int, dim: int, frames: int, seed: int = 0, repeats: int = 3, seq_len: int = 100) -> list[dict]:
     """Per-part seconds of one diagonal EM iteration (median of ``repeats``) under the current thread settings."""
     import torch
 
-    from hmm_backends import synthetic
-    from seqgen.priors.hmm import HMMPrior
-    from seqgen.priors.hmm_torch import TorchBackend, _flush_denormals, _serial, _to_torch, forward_backward, \
-        log_emission
+    from seqgen.priors.hmm_torch import _flush_denormals, _serial, _to_torch, forward_backward, log_emission
 
-    seqs = synthetic(states, dim, frames, seq_len, seed)
-    prior = HMMPrior(n_states=states, covariance_type="diag", backend="torch", n_iter=1, tol=0.0, random_state=seed)
-    prior.fit(seqs)  # k-means init + one iteration: the parameters every part is timed at
+    seqs, prior, be = _fitted_backend(states, dim, frames, seed, seq_len)
     params = prior.params
-    be = TorchBackend(prior, seqs)
     times = {p: [] for p in PARTS}
     for _ in range(repeats):
         acc = dict.fromkeys(PARTS, 0.0)
@@ -90,14 +97,9 @@ def exp_paths(states: int, dim: int, frames: int, seed: int = 0, rounds: int = 5
 
     import torch
 
-    from hmm_backends import synthetic
-    from seqgen.priors.hmm import HMMPrior
-    from seqgen.priors.hmm_torch import TorchBackend, _to_torch, log_emission
+    from seqgen.priors.hmm_torch import _to_torch, log_emission
 
-    seqs = synthetic(states, dim, frames, seq_len, seed)
-    prior = HMMPrior(n_states=states, covariance_type="diag", backend="torch", n_iter=1, tol=0.0, random_state=seed)
-    prior.fit(seqs)
-    be = TorchBackend(prior, seqs)
+    _, prior, be = _fitted_backend(states, dim, frames, seed, seq_len)
     p = _to_torch(prior.params, be.shift, be.device, torch.float64)
     diffs = []
     for Xc, _ in be.chunks:
