@@ -147,7 +147,10 @@ def run_table(run: Path) -> str | None:
     return _table(["", run.name], rows)
 
 
-TABLES = {"hmm_backends": hmm_backends, "hmm_em_parts": hmm_em_parts, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait, "large_corpus": large_corpus, "generation": generation, "ddp": ddp}
+TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait, "large_corpus": large_corpus, "generation": generation, "ddp": ddp}
+
+
+TABLES["hmm_em_parts"] = hmm_em_parts
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:
