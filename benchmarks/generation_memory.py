@@ -27,6 +27,41 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": peak / 1024, "after_load_mb
                   "wall_s": dt, "x_realtime": seconds / dt, "wav_mb": os.path.getsize(out) / 2**20}))
 """
 
+#: where a stream's time goes: cProfile of one ``write_stream`` in a fresh process, the cumulative time of the
+#: function that does each part (``decode`` includes the decoder's low-pass; ``other`` is the rest of the loop)
+PROFILE_PARTS = {"prior sampling (HMM stream)": ("seqgen/priors/", "sample_stream"),
+                 "decoder (conv layers, low-pass, window)": ("seqgen/codecs/audio/conv1d.py", "decode"),
+                 "band noise synthesis": ("seqgen/codecs/audio/noise.py", "sample"),
+                 "overlap-add": ("seqgen/audio/framing.py", "overlap_add"),
+                 "WAV writing": ("seqgen/audio/io.py", "write")}
+
+PROFILE_CHILD = r"""
+import cProfile, json, pstats, sys, time
+from seqgen.pipeline.generate import Generator
+run, seconds, block, out, parts = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5])
+gen = Generator(run)
+pr = cProfile.Profile()
+t0 = time.perf_counter()
+pr.enable()
+gen.write_stream(out, seconds, seed=0, block_frames=block)
+pr.disable()
+wall = time.perf_counter() - t0
+st = pstats.Stats(pr).stats
+res = {}
+for name, (file, func) in parts.items():
+    res[name] = sum(v[3] for (f, _, fn), v in st.items() if fn == func and f.replace(chr(92), "/").endswith(file)
+                    or fn == func and file.endswith("/") and file in f.replace(chr(92), "/"))
+res["other"] = max(wall - sum(res.values()), 0.0)
+print(json.dumps({"wall_s": wall, "parts": res}))
+"""
+
+
+def profile_stream(run_dir: str, seconds: float, block_frames: int, out: str) -> dict:
+    """Seconds per part of one streamed generation (:data:`PROFILE_PARTS`, in a fresh process under cProfile)."""
+    res = subprocess.run([sys.executable, "-c", PROFILE_CHILD, run_dir, str(seconds), str(block_frames), out,
+                          json.dumps(PROFILE_PARTS)], check=True, capture_output=True, text=True).stdout
+    return json.loads(res.strip().splitlines()[-1])
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

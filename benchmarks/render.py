@@ -55,6 +55,26 @@ def hmm_backends(doc: dict) -> str:
     return _table(head, rows) + _footer(doc)
 
 
+def hmm_em_parts(doc: dict) -> str:
+    parts = [r for r in doc["rows"] if r["kind"] == "part"]
+    rows = [[r["part"], r["threads"], f"{r['sec']:.3f}", f"{100 * r['share']:.0f} %", f"{r['gflop']:.2f}",
+             f"{r['gflops']:.1f}" if r["gflop"] else "–"] for r in parts]
+    out = _table(["part of one EM iteration", "threads", "s", "share", "GFLOP", "GFLOP/s"], rows)
+    ratio = [[r["backend"], r["threads"], f"{r['sec']:.3g}", f"**{r['x_hmmlearn']:.3g}×**", f"{r['gflops']:.3g}",
+              f"{r['score']:.6f}", f"{r['rel_diff_loglik']:.1e}"] for r in doc["rows"] if r["kind"] == "ratio"]
+    out += "\n\n" + _table(["backend (diag)", "threads", "s / EM iter", "× hmmlearn", "GFLOP/s", "final log-lik / frame",
+                             "rel. diff"], ratio)
+    ex = [r for r in doc["rows"] if r["kind"] == "exp"]
+    if ex:
+        out += "\n\n" + _table(["scaled emissions b = exp(log b − max) (default threads)", "s per E-step",
+                                 "max abs. difference"], [[r["way"], f"{r['sec']:.3f}", f"{r['max_abs_diff']:.1e}"]
+                                                          for r in ex])
+    if parts:
+        p = parts[0]
+        out += f"\n\n(K = {p['states']}, D = {p['dim']}, {p['frames']} frames; median of 3 passes per part)"
+    return out + _footer(doc)
+
+
 def ae_throughput(doc: dict) -> str:
     rows = [[r["what"], r["batch_frames"], _f(r["frames_per_s"]), _f(r["x_realtime"])] for r in doc["rows"]]
     return _table(["stage", "frames per batch", "frames / s", "× real time"], rows) + _footer(doc)
@@ -88,10 +108,17 @@ def large_corpus(doc: dict) -> str:
 
 
 def generation(doc: dict) -> str:
+    runs = [r for r in doc["rows"] if "part" not in r]
     rows = [[f"{r['seconds']:.0f} s", f"{r['wall_s']:.2f} s", f"{r['x_realtime']:.0f}×", f"{r['peak_rss_mb']:.0f} MB"]
-            for r in doc["rows"]]
-    run = doc["rows"][0]["run"] if doc["rows"] else "?"
-    return _table(["output", "wall", "× real time", "peak RSS"], rows) + f"\n\n(run `{run}`)" + _footer(doc)
+            for r in runs]
+    run = runs[0]["run"] if runs else "?"
+    out = _table(["output", "wall", "× real time", "peak RSS"], rows) + f"\n\n(run `{run}`)"
+    parts = [r for r in doc["rows"] if "part" in r]
+    if parts:
+        out += ("\n\n" + _table(["600 s stream, part (cProfile)", "s", "share"],
+                                 [[r["part"], f"{r['sec']:.2f}", f"{100 * r['share']:.0f} %"] for r in parts])
+                + f"\n\n(profiled wall {parts[0]['profiled_wall_s']:.2f} s, cProfile's overhead included)")
+    return out + _footer(doc)
 
 
 def ddp(doc: dict) -> str:
@@ -183,6 +210,9 @@ def led_mnist(doc: dict) -> str:
 TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait,
           "large_corpus": large_corpus, "generation": generation, "ddp": ddp,
           "lmgae_sweep": lmgae_sweep, "lmgae_priors": lmgae_priors, "led_2d": led_2d, "led_mnist": led_mnist}
+
+
+TABLES["hmm_em_parts"] = hmm_em_parts
 
 
 def render_key(key: str, root: Path = REPO) -> str | None:

@@ -7,6 +7,9 @@
 Sections (each one JSON file, rendered into README tables by ``benchmarks/render.py``):
 
 * ``hmm_backends``: torch vs hmmlearn EM, diagonal and full covariances, s / iteration, ratio, GFLOP/s;
+* ``hmm_em_parts``: one diagonal EM iteration of the torch backend part by part (``hmm_em_parts.py``: emission,
+  forward, backward + posteriors, statistics, M-step; s and GFLOP/s), default threads and one thread, beside
+  torch vs hmmlearn s / iteration at default threads in the same run;
 * ``ae_throughput``: the recipe's codec (synthetic frames): training, encoding and decoding frames / s;
 * ``ae_engine``: the codec training engine before / after its speed-ups and with bf16 autocast, on real FSDD
   frames: step throughput measured interleaved (rounds in rotating order), then a short training of each
@@ -17,7 +20,7 @@ Sections (each one JSON file, rendered into README tables by ``benchmarks/render
 * ``large_corpus``: ``recipes/audio_folder``'s stages on hours of audio (FSDD and the violin recordings
   looped into a temporary folder): time and peak RSS after each stage (a fresh process);
 * ``generation``: streamed generation of 10 s and 600 s from a run directory: wall time, real-time factor,
-  peak RSS (each length in a fresh process);
+  peak RSS (each length in a fresh process), then the 600 s stream under cProfile, part by part;
 * ``ddp``: one epoch of codec training in 1 and 2 processes (gloo, CPU, 1 thread each).
 
 Every file records the host, CPU count, torch threads and the load average: on a shared machine the
@@ -43,7 +46,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the seqgen command set
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
-SECTIONS = ("hmm_backends", "ae_throughput", "ae_engine", "omp_wait", "large_corpus", "generation", "ddp")
+SECTIONS = ("hmm_backends", "hmm_em_parts", "ae_throughput", "ae_engine", "omp_wait", "large_corpus", "generation", "ddp")
 sys.path.insert(0, str(HERE))
 
 
@@ -76,6 +79,36 @@ def hmm_backends(args) -> list[dict]:
                                            "sec", "gflops", "score", "load")}
                         | {"x_hmmlearn": ref["sec"] / r["sec"], "default_threads": not threads,
                            "rel_diff_loglik": abs(r["score"] - ref["score"]) / abs(ref["score"])})
+    return rows
+
+
+def hmm_em_parts(args) -> list[dict]:
+    """Per-part seconds of one torch diag EM iteration (default threads, then one), then torch vs hmmlearn."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    import hmm_backends as hb
+    from hmm_em_parts import em_parts, exp_paths
+
+    K, D, N, iters = (50, 20, 5000, 2) if args.quick else (300, 80, 25_000, 2)
+    rows = [r | {"kind": "part"} for r in em_parts(K, D, N)]
+    ex = exp_paths(K, D, N)  # the E-step change, side by side: the same values, the time of computing them
+    rows += [{"kind": "exp", "way": k, "sec": v, "max_abs_diff": ex["max_abs_diff"]} for k, v in ex["sec"].items()]
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            rows += [r | {"kind": "part"} for r in em_parts(K, D, N)]
+    finally:
+        torch.set_num_threads(n)
+    ns = argparse.Namespace(latents=None, states=K, iters=iters, backends="torch,hmmlearn", covariance="diag", dim=D,
+                            frames=N, seq_len=100, seed=0, threads=0)
+    got = hb.run_limited(ns)
+    ref = next(r for r in got if r["backend"] == "hmmlearn")
+    rows += [{k: r[k] for k in ("backend", "states", "dim", "frames", "threads", "iters", "sec", "gflops", "score",
+                                "load")} | {"kind": "ratio", "x_hmmlearn": ref["sec"] / r["sec"],
+                                            "rel_diff_loglik": abs(r["score"] - ref["score"]) / abs(ref["score"])}
+             for r in got]
     return rows
 
 
@@ -372,7 +405,7 @@ def large_corpus(args) -> list[dict]:
 # --------------------------------------------------------------------------- generation
 def generation(args) -> list[dict]:
     """``generation_memory.py``'s child per length (fresh process: ru_maxrss is per process)."""
-    from generation_memory import CHILD
+    from generation_memory import CHILD, profile_stream
 
     if not args.run:
         print("  generation: no --run RUN_DIR given (a trained run directory is needed): skipped")
@@ -385,6 +418,9 @@ def generation(args) -> list[dict]:
             r = json.loads(out.strip().splitlines()[-1])
             rows.append({"seconds": s, "wall_s": r["wall_s"], "x_realtime": r["x_realtime"],
                          "peak_rss_mb": r["peak_rss_mb"], "run": Path(args.run).name})
+        prof = profile_stream(args.run, 600.0, 256, f"{tmp}/p.wav")  # where the 600 s stream's time goes
+    rows += [{"part": k, "sec": v, "share": v / prof["wall_s"], "profiled_wall_s": prof["wall_s"]}
+             for k, v in prof["parts"].items()]
     return rows
 
 

@@ -47,10 +47,15 @@ def _to_torch(params: dict, shift: np.ndarray, device, dtype) -> dict:
 def log_emission(Xc: torch.Tensor, mu: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
     """Diagonal Gaussian log-densities ``(..., K)`` of ``Xc (..., D)`` as two matrix products:
     ``-0.5 (x^2 . 1/s^2 - 2 x . mu/s^2 + sum mu^2/s^2 + sum log s^2 + D log 2 pi)``.
-    ``Xc`` and ``mu`` are centred on the data mean (the expansion cancels badly far from 0)."""
+    ``Xc`` and ``mu`` are centred on the data mean (the expansion cancels badly far from 0).
+    The constant term rides in the first product's accumulator and the rest is done in place (``addmm``),
+    so the ``(..., K)`` result is written by the two products and read once more, not once per term."""
     prec = 1.0 / var
-    q = (Xc * Xc) @ prec.T - 2.0 * Xc @ (mu * prec).T + (mu * mu * prec).sum(1)
-    return -0.5 * (Xc.shape[-1] * math.log(2 * math.pi) + torch.log(var).sum(1) + q.clamp_min(0.0))
+    X = Xc.reshape(-1, Xc.shape[-1])
+    q = torch.addmm((mu * mu * prec).sum(1).expand(len(X), -1), X * X, prec.T)
+    q = torch.addmm(q, X, (mu * prec).T, alpha=-2.0)
+    const = Xc.shape[-1] * math.log(2 * math.pi) + torch.log(var).sum(1)
+    return q.clamp_min_(0.0).add_(const).mul_(-0.5).view(*Xc.shape[:-1], -1)
 
 
 def forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, posteriors: bool = True):
@@ -85,7 +90,10 @@ def _forward_backward(logB: torch.Tensor, lengths: torch.Tensor, pi, A, e=None, 
     m = logB.amax(-1, keepdim=True)
     d = logB - m
     floor = math.log(torch.finfo(dt).tiny) + 1.0
-    b = torch.where(d > floor, torch.exp(d), 0.0).to(dt)
+    # exp of the clamped difference: the same values where kept, but libm's exp takes a ~7x slower path on
+    # arguments far below its underflow point (most states of most frames), which made this line alone
+    # cost more than the whole forward recursion (benchmarks/README.md, HMM EM parts)
+    b = torch.where(d > floor, torch.exp(d.clamp_min(floor)), 0.0).to(dt)
     tiny = torch.finfo(dt).tiny
     alpha = torch.empty_like(b)
     c = torch.empty(T, B, dtype=dt, device=b.device)
