@@ -32,7 +32,7 @@ import torch
 
 from .base import Prior, concat, make_rng, register_prior
 from .checks import check_covariances, check_probabilities, check_shape
-from .hmm import COVARIANCE_TYPES, _normalise_rows, forward, m_step_transitions
+from .hmm import COVARIANCE_TYPES, ParamsState, _normalise_rows, forward, m_step_transitions
 from .hmm_torch import RECURSION_DTYPE, _flush_denormals, _pack, forward_backward
 
 #: frames per block of the emission / statistics products: bounds the ``(frames, K, D)`` temporaries
@@ -115,7 +115,7 @@ def m_step_regression(st: dict, ridge: float, min_covar: float, full: bool, old:
 
 
 @register_prior("arhmm")
-class ARHMMPrior(Prior):
+class ARHMMPrior(ParamsState, Prior):
     """Autoregressive Gaussian HMM (module docstring), fitted by Baum-Welch EM in torch.
 
     Parameters
@@ -250,17 +250,6 @@ class ARHMMPrior(Prior):
             setattr(self, k + "_", np.array(params[k], dtype=np.float64))
         self.dim_ = self.intercepts_.shape[1]
         self._cache = {}
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        state = {k + "_": v for k, v in self.params.items()}
-        if hasattr(self, "history_"):
-            state["history_"] = np.asarray(self.history_, dtype=np.float64)
-        return state
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self._set_params({k[:-1]: v for k, v in state.items() if k != "history_"})
-        if "history_" in state:
-            self.history_ = list(np.asarray(state["history_"]))
 
     def check_state(self) -> None:
         super().check_state()

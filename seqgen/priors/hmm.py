@@ -241,8 +241,24 @@ def _make_backend(prior: "HMMPrior", seqs) -> EMBackend:
 
 
 # --------------------------------------------------------------------------- the prior
+class ParamsState:
+    """``state_dict`` / ``load_state_dict`` of an EM-fitted prior: its ``params`` (``name -> array``, saved
+    as ``name_``), set back through ``_set_params``, and the EM ``history_``."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {k + "_": v for k, v in self.params.items()}
+        if hasattr(self, "history_"):
+            state["history_"] = np.asarray(self.history_, dtype=np.float64)
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self._set_params({k[:-1]: v for k, v in state.items() if k != "history_"})
+        if "history_" in state:
+            self.history_ = list(np.asarray(state["history_"]))
+
+
 @register_prior("hmm")
-class HMMPrior(Prior):
+class HMMPrior(ParamsState, Prior):
     """Gaussian (mixture) HMM over latent sequences, fitted by Baum-Welch EM (Subakan et al.: K=300, diag).
 
     Parameters
@@ -502,17 +518,6 @@ class HMMPrior(Prior):
             setattr(self, name + "_", arr.copy())
         self.dim_ = D
         self._cache = {}
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        state = {k + "_": v for k, v in self.params.items()}
-        if hasattr(self, "history_"):
-            state["history_"] = np.asarray(self.history_, dtype=np.float64)
-        return state
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self._set_params({k[:-1]: v for k, v in state.items() if k != "history_"})
-        if "history_" in state:
-            self.history_ = list(np.asarray(state["history_"]))
 
     def check_state(self):
         super().check_state()  # shapes and finiteness: _set_params
