@@ -99,3 +99,20 @@ def test_full_covariance_recovers_correlated_noise():
     diag = ARHMMPrior(n_states=1, n_iter=3, ridge=1e-3).fit(seqs)
     np.testing.assert_allclose(full.covars_[0], C, atol=0.01)
     assert full.score(seqs) > diag.score(seqs) + 0.3  # the correlation is worth ~0.5 nats / frame
+
+
+def test_through_the_pipeline(tiny_run, fsdd_root, tmp_path):
+    """fit-prior (shared and per-digit), --digit generation and a --prompt continuation with the AR-HMM."""
+    import soundfile as sf
+    from conftest import invoke
+
+    out = invoke("fit-prior", tiny_run, "--prior", "arhmm", "--label", "arhmm3", "--set", "prior.n_states=3",
+                 "--per-label").output
+    assert "arhmm3_label_1" in out and (tiny_run / "priors" / "arhmm3.npz").is_file()
+    invoke("generate", tiny_run, "--prior", "arhmm3", "--digit", 1, "--count", 2, "--out-dir", tmp_path / "ones")
+    assert len(list((tmp_path / "ones").glob("*.wav"))) == 2
+    prompt = fsdd_root / "recordings" / "1_theo_2.wav"
+    invoke("generate", tiny_run, "--prior", "arhmm3", "--prompt", prompt, "--seconds", 1, "--out", tmp_path / "c.wav")
+    y, _ = sf.read(tmp_path / "c.wav")
+    n_prompt = len(sf.read(prompt)[0]) // 400 * 400
+    assert len(y) == n_prompt + 8000 and np.isfinite(y).all() and np.abs(y[n_prompt:]).max() > 1e-3
