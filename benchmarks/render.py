@@ -100,14 +100,15 @@ def eval_compare(path: Path) -> str | None:
     if not path.exists():
         return None
     doc = json.loads(path.read_text())
+    pct = lambda x: "–" if x is None else f"{x:.1%}"  # noqa: E731
 
     def cells(row: dict, ll=None, label_acc=None) -> list:
         v = row.get("voicing") or {}
         f0 = "–" if v.get("f0_median_hz") is None else \
             f"{v['f0_median_hz']:.0f} ({v['f0_p10_hz']:.0f}–{v['f0_p90_hz']:.0f})"
         return [_f(row["inception_score"]), _f(row["fid_test"], 4) if row.get("fid_test") is not None else "–",
-                _f(row["am_score"]), row["ndb"], row["digits_covered"], _f(row.get("near_silent_fraction")),
-                _f(v.get("voiced_fraction")), f0, "–" if ll is None else f"{ll:.1f}",
+                _f(row["am_score"]), row["ndb"], row["digits_covered"], pct(row.get("near_silent_fraction")),
+                pct(v.get("voiced_fraction")), f0, "–" if ll is None else f"{ll:.1f}",
                 "–" if label_acc is None else f"{label_acc:.1%}"]
 
     rows, ref = [], None

@@ -62,8 +62,8 @@ def test_eval_compare_table(render, tmp_path):
     (tmp_path / "eval.json").write_text(json.dumps(doc))
     lines = render.render_key("eval:eval.json", tmp_path).splitlines()
     assert len(lines) == 2 + 3  # header, rule, two priors, the real test split (no reconstruction row)
-    assert lines[2].startswith("| `default` (hmm), T = 1 | 4.2 | 103.1 | 0.9 | 18 | 10 | 0 | 0.31 | 121 (88–190) "
+    assert lines[2].startswith("| `default` (hmm), T = 1 | 4.2 | 103.1 | 0.9 | 18 | 10 | 0.0% | 31.0% | 121 (88–190) "
                                "| 22.3 | – |")
     assert "| `arhmm20` (arhmm), T = 0.5 | 6.1 |" in lines[3] and lines[3].endswith("| 60.0 | 81.5% |")
-    assert lines[4].startswith("| *real test split* | 9.62 | – |") and "| 0.74 | – |" in lines[4]
+    assert lines[4].startswith("| *real test split* | 9.62 | – |") and "| 74.0% | – |" in lines[4]
     assert render.render_key("eval:absent.json", tmp_path) is None
