@@ -1,6 +1,6 @@
 """Peak memory and speed of streamed generation, 10 s vs 600 s, side by side (issue #4).
 
-    python benchmarks/generation_memory.py runs/spoken_digits [--seconds 10 600] [--block-frames 256]
+    python benchmarks/generation_memory.py runs/spoken_digits [--seconds 10 600] [--block-frames 256] [--prior LABEL]
 
 Each length runs in a fresh subprocess (ru_maxrss is per process), writing a WAV incrementally.
 The peak should not grow with the output length.
@@ -16,8 +16,8 @@ import tempfile
 CHILD = r"""
 import json, resource, sys, time, os
 from seqgen.pipeline.generate import Generator
-run, seconds, block, out = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-gen = Generator(run)
+run, seconds, block, out, prior = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+gen = Generator(run, prior=None if prior == "default" else prior)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 rec = gen.write_stream(out, seconds, seed=0, block_frames=block)
@@ -68,12 +68,13 @@ def main() -> None:
     ap.add_argument("run_dir")
     ap.add_argument("--seconds", type=float, nargs="+", default=[10.0, 600.0])
     ap.add_argument("--block-frames", type=int, default=256)
+    ap.add_argument("--prior", default="default", help="a prior label fitted on the run (seqgen fit-prior)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for s in args.seconds:
             out = subprocess.run([sys.executable, "-c", CHILD, args.run_dir, str(s), str(args.block_frames),
-                                  f"{tmp}/o.wav"], check=True, capture_output=True, text=True).stdout
+                                  f"{tmp}/o.wav", args.prior], check=True, capture_output=True, text=True).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
     print(f"{'seconds':>8} {'peak RSS MB':>12} {'after load MB':>14} {'wall s':>8} {'x realtime':>11} {'WAV MB':>8}")
     for r in rows:

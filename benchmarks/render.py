@@ -5,8 +5,9 @@
 
 A table lives between ``<!-- table:KEY -->`` and ``<!-- /table -->``. ``KEY`` is a results file name
 without ``.json`` (``hmm_backends``, ``generation_quick``, ...), a JSON file's path in the repository
-(``recipes/lmgae_synthetic/sweep.json``), or ``run:PATH`` for a run directory's
-``metrics.json`` / ``eval.json`` (PATH relative to the repository). A table whose source is absent (run
+(``recipes/lmgae_synthetic/sweep.json``), ``run:PATH`` for a run directory's ``metrics.json`` / ``eval.json``
+(PATH relative to the repository), or ``eval:PATH`` for a committed ``seqgen eval --compare`` result (an
+``eval.json``). A table whose source is absent (run
 directories are not committed) is left as it is and reported as skipped. ``tests/test_benchmark_tables.py``
 runs the check in the default test suite, so a README number cannot drift from its measurement.
 """
@@ -20,8 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DOCS = ("README.md", "benchmarks/README.md", "recipes/lmgae_synthetic/README.md", "recipes/led_2d/README.md",
-        "recipes/led_mnist/README.md")
+DOCS = ("README.md", "benchmarks/README.md", "recipes/spoken_digits/README.md", "recipes/lmgae_synthetic/README.md",
+        "recipes/led_2d/README.md", "recipes/led_mnist/README.md")
 MARKER = re.compile(r"(?P<open><!-- table:(?P<key>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /table -->)", re.S)
 
 
@@ -207,6 +208,38 @@ def led_mnist(doc: dict) -> str:
             + _footer(doc))
 
 
+def eval_compare(path: Path) -> str | None:
+    """A ``seqgen eval --compare`` result (an ``eval.json`` copied into a recipe folder): one row per
+    prior label (generated clips), then the real test split and its AE reconstruction once."""
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text())
+    pct = lambda x: "–" if x is None else f"{x:.1%}"  # noqa: E731
+
+    def cells(row: dict, ll=None, label_acc=None) -> list:
+        v = row.get("voicing") or {}
+        f0 = "–" if v.get("f0_median_hz") is None else \
+            f"{v['f0_median_hz']:.0f} ({v['f0_p10_hz']:.0f}–{v['f0_p90_hz']:.0f})"
+        return [_f(row["inception_score"]), _f(row["fid_test"], 4) if row.get("fid_test") is not None else "–",
+                _f(row["am_score"]), row["ndb"], row["digits_covered"], pct(row.get("near_silent_fraction")),
+                pct(v.get("voiced_fraction")), f0, "–" if ll is None else f"{ll:.1f}",
+                "–" if label_acc is None else f"{label_acc:.1%}"]
+
+    rows, ref = [], None
+    for label, r in doc.items():
+        acc = r.get("label_accuracy", {}).get("mean")
+        rows.append([f"`{label}` ({r['prior_type']}), T = {r['temperature']:g}",
+                     *cells(r["rows"]["generated"], r["prior_test_ll_per_frame"], acc)])
+        ref = ref or (r if "real_test" in r["rows"] else None)
+    if ref is not None:
+        rows.append(["*real test split*", *cells(ref["rows"]["real_test"])])
+        if "ae_reconstruction" in ref["rows"]:
+            rows.append(["*AE reconstruction of the test split*", *cells(ref["rows"]["ae_reconstruction"])])
+    head = ["rows (N generated / 300 real)", "IS ↑", "FID test ↓", "AM ↓", "NDB/20 ↓", "digits", "near-silent",
+            "voiced", "f0 Hz median (p10–p90)", "held-out nats/frame", "`--label` recognised"]
+    return _table(head, rows)
+
+
 TABLES = {"hmm_backends": hmm_backends, "ae_throughput": ae_throughput, "ae_engine": ae_engine, "omp_wait": omp_wait,
           "large_corpus": large_corpus, "generation": generation, "ddp": ddp,
           "lmgae_sweep": lmgae_sweep, "lmgae_priors": lmgae_priors, "led_2d": led_2d, "led_mnist": led_mnist}
@@ -219,6 +252,8 @@ def render_key(key: str, root: Path = REPO) -> str | None:
     """The table ``key`` names, or None when its source does not exist."""
     if key.startswith("run:"):
         return run_table(root / key[4:])
+    if key.startswith("eval:"):
+        return eval_compare(root / key[5:])
     path = root / key if key.endswith(".json") else root / "benchmarks" / "results" / f"{key}.json"
     if not path.exists():
         return None

@@ -20,12 +20,14 @@ from .main import common, resolve_common
 @click.option("--parzen", type=click.IntRange(min=0), default=0, show_default=True,
               help="Images: also the Parzen-window log-likelihood on this many generated images (10000: Goodfellow "
                    "et al.'s protocol, sigma grid-searched on a validation split); 0 = off.")
+@click.option("--voicing-clips", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Audio digits: clips per row for the pYIN voiced-fraction and pitch metric (0 = off).")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for a README).")
 @click.option("--cached", is_flag=True, help="Print the table from each run's eval.json; evaluate nothing.")
 @common
 @click.pass_context
-def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, data, no_reference, parzen, markdown,
-          cached, device, seed):
+def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, data, no_reference, parzen,
+          voicing_clips, markdown, cached, device, seed):
     """Generate COUNT examples from each RUN_DIR and score them; writes RUN_DIR/eval.json.
 
     Audio digit runs: FSDD classifier metrics (IS, FID, NDB, ...); image runs: KDE score, classifier
@@ -65,7 +67,7 @@ def eval_(ctx, run_dirs, count, temperature, decoder_noise, priors, compare, dat
                 evaluate(run_dir, count=count, seed=0 if seed is None else seed, temperature=temperature,
                          decoder_noise=decoder_noise, prior=None if label == "default" else label, data=data,
                          device=device or "cpu", progress=progress, reference_rows=not no_reference and i == 0,
-                         parzen=parzen)
+                         parzen=parzen, voicing_clips=voicing_clips)
                 for i, label in enumerate(labels or ["default"])
             ]
     click.echo(format_table(*results, markdown=markdown))

@@ -153,7 +153,8 @@ OBJECTIVES: Registry = Registry("training objective", "seqgen.training.objective
 for _reg, _items in (
     (PRIORS, {"gaussian": "seqgen.priors.gaussian:GaussianPrior", "gmm": "seqgen.priors.gmm:GMMPrior",
               "hmm": "seqgen.priors.hmm:HMMPrior", "ar": "seqgen.priors.ar:ARPrior",
-              "lde": "seqgen.priors.lde:LDEPrior", "masked_gaussian": "seqgen.priors.gaussian:MaskedGaussianPrior"}),
+              "lde": "seqgen.priors.lde:LDEPrior", "masked_gaussian": "seqgen.priors.gaussian:MaskedGaussianPrior",
+              "arhmm": "seqgen.priors.arhmm:ARHMMPrior"}),
     (DATASETS, {"fsdd": "seqgen.data.fsdd:FSDD", "audio_folder": "seqgen.data.folder:AudioFolder",
                 "mnist": "seqgen.data.image.mnist:MNIST", "image_folder": "seqgen.data.image.folder:ImageFolder",
                 "grid_2d": "seqgen.data.toy:Grid2D", "mixture_2d": "seqgen.data.toy:Mixture2D",

@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 #: two digits, two speakers (180 train / 20 test utterances), 3 epochs, a 5-state HMM: ~30 s on 2 cores
 TINY = ["data.digits=[0, 1]", 'data.speakers=["jackson", "theo"]', "train.epochs=3",
-        "prior.n_states=5", "prior.n_iter=10"]
+        "prior.n_states=5", "prior.n_iter=10", "prior.covariance_type=diag"]
 
 
 MNIST_TINY = ["data.limit_train=600", "data.limit_test=150", "train.epochs=3", "train.batch_size=16",

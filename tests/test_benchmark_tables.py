@@ -59,3 +59,23 @@ def test_lmgae_sweep_table(render, tmp_path):
     table = render.render_key("sweep.json", tmp_path)
     assert "| 2 | 8 | 2 | 0.5 | 4.25 | 0.03 |" in table and "network 1, data 2" in table
     assert "recipes/lmgae_synthetic/README.md" in render.DOCS
+
+
+def test_eval_compare_table(render, tmp_path):
+    row = {"inception_score": 4.2, "fid_test": 103.1, "am_score": 0.9, "ndb": 18, "digits_covered": 10,
+           "near_silent_fraction": 0.0, "voicing": {"voiced_fraction": 0.31, "f0_median_hz": 121.4,
+                                                      "f0_p10_hz": 88.0, "f0_p90_hz": 190.2}}
+    real = {**row, "inception_score": 9.62, "fid_test": None, "voicing": {"voiced_fraction": 0.74,
+                                                                          "f0_median_hz": None}}
+    doc = {"default": {"prior_type": "hmm", "temperature": 1.0, "prior_test_ll_per_frame": 22.31,
+                       "rows": {"generated": row, "real_test": real}},
+           "arhmm20": {"prior_type": "arhmm", "temperature": 0.5, "prior_test_ll_per_frame": 60.0,
+                       "label_accuracy": {"mean": 0.815}, "rows": {"generated": {**row, "inception_score": 6.1}}}}
+    (tmp_path / "eval.json").write_text(json.dumps(doc))
+    lines = render.render_key("eval:eval.json", tmp_path).splitlines()
+    assert len(lines) == 2 + 3  # header, rule, two priors, the real test split (no reconstruction row)
+    assert lines[2].startswith("| `default` (hmm), T = 1 | 4.2 | 103.1 | 0.9 | 18 | 10 | 0.0% | 31.0% | 121 (88–190) "
+                               "| 22.3 | – |")
+    assert "| `arhmm20` (arhmm), T = 0.5 | 6.1 |" in lines[3] and lines[3].endswith("| 60.0 | 81.5% |")
+    assert lines[4].startswith("| *real test split* | 9.62 | – |") and "| 74.0% | – |" in lines[4]
+    assert render.render_key("eval:absent.json", tmp_path) is None

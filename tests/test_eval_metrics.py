@@ -233,6 +233,9 @@ def test_eval_and_score_cli_end_to_end(fsdd_subset, subset_cache, data_root, tmp
     # model's samples (all one digit: IS ~ 1) and is far closer to the training split
     assert real["digits_covered"] >= 8 and real["inception_score"] > gen["inception_score"] + 0.05, rows
     assert real["fid_train"] < 0.1 * gen["fid_train"], rows
+    # pYIN voicing: real digits mostly voiced; every row measured on its first clips
+    assert real["voicing"]["voiced_fraction"] > 0.5 and gen["voicing"]["n_clips"] == 12, rows
+    assert "voiced" in r.output and "f0 median" in r.output
     mem = res["memorisation"]
     assert mem["test_nn_train_median"] == real["nn_train_distance_median"]
     assert mem["ratio"] == pytest.approx(gen["nn_train_distance_median"] / real["nn_train_distance_median"])

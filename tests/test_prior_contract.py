@@ -26,6 +26,8 @@ CONFIGS: dict[str, list[dict]] = {
               id="hmm-torch-full")],
     "ar": [dict(kwargs=dict(hidden=16, n_mix=2, max_epochs=4, batch_size=4, lr=1e-2), history=True,
                 bad=dict(hidden=0))],
+    "arhmm": [dict(kwargs=dict(n_states=3, n_iter=5, covariance_type=c), history=True, em=True,
+                   bad=dict(ridge=-1.0), id=f"arhmm-{c}") for c in ("diag", "full")],
     "lde": [dict(kwargs=dict(n_mix=2, max_filters=8, max_epochs=4, batch_size=32, lr=1e-2), history=True,
                  bad=dict(n_mix=0))],
 }

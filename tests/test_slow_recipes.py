@@ -29,12 +29,14 @@ def _train_and_check(recipe, data, out, tmp_path):
     return m
 
 
-def test_spoken_digits_paper_setting(tmp_path, fsdd_root):
+def test_spoken_digits_default(tmp_path, fsdd_root):
     m = _train_and_check("spoken_digits", fsdd_root, tmp_path / "sd", tmp_path)
     assert m["autoencoder_test"]["snr_db"] > 5.0
-    assert json.loads((tmp_path / "sd" / "config.json").read_text())["prior"]["n_states"] == 300
+    prior = json.loads((tmp_path / "sd" / "config.json").read_text())["prior"]
+    assert (prior["n_states"], prior["covariance_type"]) == (60, "full")
     p = m["priors"]["default"]
-    assert p["test_ll_per_frame"] > p["train_ll_per_frame"] - 5.0  # no gross overfit of 300 states
+    # README: 51.5 train / 44.7 held-out nats per frame; no gross overfit of 60 full-covariance states
+    assert p["test_ll_per_frame"] > p["train_ll_per_frame"] - 10.0
 
 
 def test_violin_default(tmp_path, data_root):

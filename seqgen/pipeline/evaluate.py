@@ -19,6 +19,7 @@ import numpy as np
 from ..artefacts import read_json_object, write_json
 from ..errors import SeqgenError
 from ..evaluation import generative as gm
+from ..evaluation.signal_metrics import rms_db
 from ..validate import calibration_ok
 from .build import make_dataset
 from .examples import load_split, reconstruct
@@ -27,6 +28,10 @@ from .latents import is_label_prior, label_prior, load_latents, standardise
 log = logging.getLogger("seqgen")
 
 CALIBRATION_FILE = "score_calibration.json"
+#: clips per row for the pYIN voicing metric (it is ~100x slower than the classifier)
+VOICING_CLIPS = 100
+#: a clip whose RMS is below this (dBFS) is near-silent (peak-normalised FSDD utterances: about -20 dB)
+NEAR_SILENT_DB = -40.0
 
 
 # ------------------------------------------------------------------ helpers
@@ -82,7 +87,8 @@ def _snr_db(ref: list[np.ndarray], est: list[np.ndarray]) -> float:
 # ------------------------------------------------------------------ eval
 def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperature: float | None = None,
              decoder_noise: float | None = None, prior: str | None = None, data: str | None = None,
-             device: str = "cpu", progress: bool = True, reference_rows: bool = True, parzen: int = 0) -> dict:
+             device: str = "cpu", progress: bool = True, reference_rows: bool = True, parzen: int = 0,
+             voicing_clips: int = VOICING_CLIPS) -> dict:
     """Generate ``count`` utterances from a run and score them; writes ``eval.json`` and returns the result.
 
     Rows (each: IS, mIS, AM, FID, NDB, digits covered, class histogram, median distance to the
@@ -103,6 +109,10 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     ``prior_test_ll_per_frame`` (mean log-likelihood per frame of the held-out test latents under
     the prior, nats, standardised latent space), ``autoencoder_test_snr_db`` (metrics.json's
     ``autoencoder_test`` when present, else computed).
+    Each row also gets ``near_silent_fraction`` (clips with RMS below ``NEAR_SILENT_DB``) and
+    ``voicing`` (:func:`seqgen.evaluation.voicing.voicing`: pYIN's voiced fraction of the active
+    frames and the f0 median / 10th / 90th percentile) over ``voicing_clips`` evenly spaced clips
+    of the row (0 = skip; pYIN takes ~0.1 s per clip).
     FID/NDB depend on sample sizes (``n`` in each row): compare rows of equal ``count``.
     ``eval.json`` holds one entry per prior label, so several priors can be compared.
     """
@@ -166,6 +176,16 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
         rows["real_test"] = _row(P_test, F_test, p_y_train=p_y_train, F_train=F_train, labels=labels)
         rows["ae_reconstruction"] = _row(*clf.classify(rec, sr), p_y_train=p_y_train,
                                          F_train=F_train, F_test=F_test, labels=labels)
+    clips = {"generated": audio, "real_test": [u.x for u in test_utts]}
+    if reference_rows:
+        clips["ae_reconstruction"] = rec
+    for key in rows:
+        rows[key]["near_silent_fraction"] = float(np.mean([rms_db(x) < NEAR_SILENT_DB for x in clips[key]]))
+    if voicing_clips:
+        from ..evaluation.voicing import voicing
+
+        for key in rows:
+            rows[key]["voicing"] = voicing(clips[key], sr, max_clips=voicing_clips)
 
     lat = load_latents(gen.run)
     nn_gen = rows["generated"]["nn_train_distance_median"]
@@ -228,7 +248,9 @@ def format_table(*results: dict, markdown: bool = False) -> str:
     cols = [("IS", "inception_score", "{:.2f}"), ("mIS", "modified_inception_score", "{:.4g}"),
             ("AM", "am_score", "{:.3f}"), ("FID(test)", "fid_test", "{:.2f}"),
             ("FID(train)", "fid_train", "{:.2f}"), ("NDB", "ndb", "{}"), ("digits", "digits_covered", "{}"),
-            ("NN(train)", "nn_train_distance_median", "{:.2f}"), ("acc", "accuracy", "{:.3f}"), ("n", "n", "{}")]
+            ("NN(train)", "nn_train_distance_median", "{:.2f}"), ("acc", "accuracy", "{:.3f}"), ("n", "n", "{}"),
+            ("silent", "near_silent_fraction", "{:.3f}"), ("voiced", "voiced_fraction", "{:.3f}"), ("f0 p10", "f0_p10_hz", "{:.0f}"),
+            ("f0 median", "f0_median_hz", "{:.0f}"), ("f0 p90", "f0_p90_hz", "{:.0f}")]
     lines = []
     for r in results:
         lines.append((f"generated: {r['prior']} ({r['prior_type']}), T={r['temperature']:g}", r["rows"]["generated"]))
@@ -243,6 +265,7 @@ def format_table(*results: dict, markdown: bool = False) -> str:
         return "-" if v is None else fmt.format(v)
 
     out = [" ".join([f"{'':{w}}"] + [f"{c:>10}" for c, _, _ in cols])]
+    lines = [(name, {**row, **row.get("voicing", {})}) for name, row in lines]  # voicing columns flat
     out += [" ".join([f"{name:{w}}"] + [f"{cell(fmt, row.get(k)):>10}" for _, k, fmt in cols]) for name, row in lines]
     out.append("")
     for r in results:

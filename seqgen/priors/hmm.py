@@ -181,20 +181,23 @@ def m_step_diag(stats: DiagStats, pseudo_count: float, min_covar: float, end_pro
     safe = np.maximum(post, 1e-300)[:, None]
     mean_c = stats.obs / safe
     var = np.maximum(stats.obs2 / safe - mean_c**2, min_covar)
-    startprob = stats.start + pseudo_count
-    counts = stats.trans + pseudo_count
+    params = m_step_transitions(stats.start, stats.trans, stats.end, pseudo_count, end_prob)
+    return {**params, "means": mean_c + stats.shift, "covars": var}, post
+
+
+def m_step_transitions(start: np.ndarray, trans: np.ndarray, end: np.ndarray, pseudo_count: float,
+                       end_prob: bool) -> dict:
+    """The multinomials' MAP re-estimation (Rabiner eqs. 40a-b) from expected counts: ``start (K,)``
+    (sum gamma_1), ``trans (K, K)`` (sum xi_t), ``end (K,)`` (sum gamma_T); returns ``startprob``,
+    ``transmat`` (and ``endprob`` with ``end_prob``), each row with pseudo-count ``pseudo_count``."""
+    counts = trans + pseudo_count
     if end_prob:
-        counts = np.concatenate([counts, (stats.end + pseudo_count)[:, None]], axis=1)
+        counts = np.concatenate([counts, (end + pseudo_count)[:, None]], axis=1)
     counts = _normalise_rows(counts)
-    params = {
-        "startprob": _normalise_rows(startprob[None])[0],
-        "transmat": counts[:, : len(post)],
-        "means": mean_c + stats.shift,
-        "covars": var,
-    }
+    params = {"startprob": _normalise_rows((start + pseudo_count)[None])[0], "transmat": counts[:, : len(start)]}
     if end_prob:
         params["endprob"] = counts[:, -1]
-    return params, post
+    return params
 
 
 def _normalise_rows(a: np.ndarray) -> np.ndarray:
@@ -238,8 +241,24 @@ def _make_backend(prior: "HMMPrior", seqs) -> EMBackend:
 
 
 # --------------------------------------------------------------------------- the prior
+class ParamsState:
+    """``state_dict`` / ``load_state_dict`` of an EM-fitted prior: its ``params`` (``name -> array``, saved
+    as ``name_``), set back through ``_set_params``, and the EM ``history_``."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {k + "_": v for k, v in self.params.items()}
+        if hasattr(self, "history_"):
+            state["history_"] = np.asarray(self.history_, dtype=np.float64)
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self._set_params({k[:-1]: v for k, v in state.items() if k != "history_"})
+        if "history_" in state:
+            self.history_ = list(np.asarray(state["history_"]))
+
+
 @register_prior("hmm")
-class HMMPrior(Prior):
+class HMMPrior(ParamsState, Prior):
     """Gaussian (mixture) HMM over latent sequences, fitted by Baum-Welch EM (Subakan et al.: K=300, diag).
 
     Parameters
@@ -499,17 +518,6 @@ class HMMPrior(Prior):
             setattr(self, name + "_", arr.copy())
         self.dim_ = D
         self._cache = {}
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        state = {k + "_": v for k, v in self.params.items()}
-        if hasattr(self, "history_"):
-            state["history_"] = np.asarray(self.history_, dtype=np.float64)
-        return state
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self._set_params({k[:-1]: v for k, v in state.items() if k != "history_"})
-        if "history_" in state:
-            self.history_ = list(np.asarray(state["history_"]))
 
     def check_state(self):
         super().check_state()  # shapes and finiteness: _set_params
