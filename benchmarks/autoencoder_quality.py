@@ -1,4 +1,4 @@
-"""Autoencoder losses side by side (issue #2): the paper's per-frame MSE vs the default multi-resolution STFT.
+"""Autoencoder losses side by side: the paper's per-frame MSE vs the default multi-resolution STFT.
 
     python benchmarks/autoencoder_quality.py --data ../shared/data [--epochs 16] [--losses mrstft,mse]
         [--set autoencoder.channels=[32,64,64] ...]

@@ -1,4 +1,4 @@
-"""Which part of a decoder's output makes digits recognisable? (issue #2/#5; the reason for the band split)
+"""Which part of a decoder's output makes digits recognisable? (the reason for the band split)
 
     python benchmarks/decoder_band_split.py runs/spoken_digits_nosplit [--data ../shared/data] [--bands 8]
 

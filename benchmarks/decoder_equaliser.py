@@ -1,4 +1,4 @@
-"""Would a post-hoc equaliser fix the decoder's weak 1-4 kHz band? (issue #2; an experiment, not a feature)
+"""Would a post-hoc equaliser fix the decoder's weak 1-4 kHz band? (an experiment, not a feature)
 
     python benchmarks/decoder_equaliser.py runs/spoken_digits [--data ../shared/data]
 

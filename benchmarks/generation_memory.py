@@ -1,4 +1,4 @@
-"""Peak memory and speed of streamed generation, 10 s vs 600 s, side by side (issue #4).
+"""Peak memory and speed of streamed generation, 10 s vs 600 s, side by side.
 
     python benchmarks/generation_memory.py runs/spoken_digits [--seconds 10 600] [--block-frames 256] [--prior LABEL]
 

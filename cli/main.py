@@ -11,7 +11,7 @@ import click
 
 # OpenMP's default wait policy keeps idle worker threads spinning; on a CPU shared with other jobs (or with
 # more threads than free cores) each of torch's many small parallel regions then waits for a descheduled
-# spinner: codec training ran ~13x slower with torch's default threads than with PASSIVE on the 2-core
+# spinner: codec training ran ~16x slower with torch's default threads than with PASSIVE on the 2-core
 # development machine under load (benchmarks/README.md, `omp_wait`). Read when torch loads, which no
 # command has done yet here; a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

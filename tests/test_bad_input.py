@@ -1,4 +1,4 @@
-"""Issue #6's bad-input table: every row gives one clear message (exit 1, no traceback) or documented handling.
+"""The README's bad-input table: every row gives one clear message (exit 1, no traceback) or documented handling.
 
 README.md's "Bad input" table mirrors ROWS; keep them in step.
 """

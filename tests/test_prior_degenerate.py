@@ -1,4 +1,4 @@
-"""Numerical safety of the i.i.d. priors on degenerate latents (issue #6): never NaN/Inf, clear errors."""
+"""Numerical safety of the i.i.d. priors on degenerate latents: never NaN/Inf, clear errors."""
 import numpy as np
 import pytest
 

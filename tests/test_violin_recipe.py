@@ -1,4 +1,4 @@
-"""The violin recipe (issue #4) end to end on the real recording, with a tiny config: it is the
+"""The violin recipe end to end on the real recording, with a tiny config: it is the
 audio_folder recipe plus settings and goes through the same pipeline as spoken digits."""
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ normalised log-density ``net(x) - log Z`` of any unit.
 
 Vectors (``unit_shape = [D]``): ``z [d] -> inflate with noise to width W -> (square linear, batch norm,
 smooth leaky ReLU) × depth -> square linear -> reduce to D`` (Gaussian-neighbour σ), MLP discriminator.
-Images (``[C, H, W]``, H and W divisible by 4): ``z [d] -> inflate to C·H·W -> reshape [16C, H/4, W/4] ->
+Images (``[C, H, W]``, H and W divisible by 8): ``z [d] -> inflate to C·H·W -> reshape [16C, H/4, W/4] ->
 (circular conv, batch norm, activation) -> depth-to-space ×2 -> ... -> circular conv``, DCGAN-style
 discriminator (strided convs, leaky ReLU, no batch norm: a density must not depend on the batch).
 """

@@ -138,6 +138,7 @@ def evaluate_images(run_dir: str | Path, *, count: int = 1000, seed: int = 0, te
     rows = {"generated": _row(G, sampler=sampler, **common)}
     if reference_rows:
         rows["real_heldout"] = _row(X_ref, **common)
+    if reference_rows and gen.model.has_encoder:  # a generator without encoder (LED) has no reconstructions
         _, _, rec = reconstruct(gen.model, gen.rep, [gen.rep.to_units(x) for x in X_ref], device=gen.device)
         rows["ae_reconstruction"] = _row(np.stack(rec), **common)
     result = {"run": gen.run.path.name, "prior": prior or "default", "prior_type": gen.prior.name,

@@ -57,7 +57,8 @@ def generator_report(run, model, rep, test_units, cfg: Config, *, device: str = 
                  save_grid(np.clip(prior_samples[:64], 0, 1), run.plots / "samples.png", nrow=8).name]
         save_grid(np.clip(prior_samples[:16], 0, 1), run.samples / "samples.png", nrow=4)
     else:
-        plots = [_points_figure(model, X.cpu().numpy(), y, prior_samples, run.plots / "density.png", cfg.prior.type)]
+        name = _points_figure(model, X.cpu().numpy(), y, prior_samples, run.plots / "density.png", cfg.prior.type)
+        plots = [name] if name else []  # the density plot is drawn for 2-d points only
         run.samples.mkdir(parents=True, exist_ok=True)
         np.save(run.samples / "generated.npy", y)
     metrics = {"generator": out, "generation": {"examples_per_second": speed, "n_examples": len(prior_samples)},

@@ -10,7 +10,7 @@ from ..artefacts import read_json, write_json
 from ..codecs.io import encode_sequences, load_codec, save_codec
 from ..config import Config, trust_components
 from ..data.fingerprint import fingerprint
-from ..errors import DataError, SeqgenError
+from ..errors import ConfigError, DataError, SeqgenError
 from ..priors import Prior
 from ..device import resolve_device
 from ..paths import log_handler
@@ -35,6 +35,8 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     trust_components(cfg)  # the caller's own config: its dotted-path components may be imported
     device = resolve_device(cfg.device)
+    if cfg.train.options.get("amp") == "fp16" and torch.device(device).type != "cuda":
+        raise ConfigError(f"train.amp = 'fp16' needs a CUDA device (float16 loss scaling); on {device} use 'bf16'")
     torch.manual_seed(cfg.seed)
     rep = build_representation(cfg)
     prior = build_prior(cfg)  # fail on a bad prior config before hours of codec training
@@ -99,14 +101,14 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
         return run
 
     # ---- stage 3: encode latents (cached for prior comparisons); a generator without encoder (LED) gives
-    # base-distribution latents pulled back from its own density instead, one per example
+    # draws of its base distribution instead (optionally resampled by its discriminator's density), one per example
     t0 = time.perf_counter()
     if model.has_encoder:
         z_train = encode_sequences(model, train_units, device=device)
         z_test = encode_sequences(model, test_units, device=device)
     else:
-        log.info("latents: %s has no encoder; latents drawn from its base distribution, resampled by its "
-                 "discriminator's density", cfg.autoencoder.type)
+        log.info("latents: %s has no encoder; latents drawn from its base distribution%s", cfg.autoencoder.type,
+                 ", resampled by its discriminator's density" if model.options["resample_latents"] else " N(0, I)")
         z_train = list(model.latent_sample(len(train_units), seed=cfg.seed)[:, None])
         z_test = list(model.latent_sample(len(test_units), seed=cfg.seed + 1)[:, None])
     save_latents(run, z_train, z_test, [e.label for e in train_ex], [e.label for e in test_ex], ae_hash,
