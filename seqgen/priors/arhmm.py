@@ -24,7 +24,6 @@ on ``b_k``),
 from __future__ import annotations
 
 import math
-import re
 import time
 
 import numpy as np
@@ -32,7 +31,7 @@ import torch
 
 from .base import Prior, concat, make_rng, register_prior
 from .checks import check_covariances, check_probabilities, check_shape
-from .hmm import COVARIANCE_TYPES, ParamsState, _normalise_rows, forward, m_step_transitions
+from .hmm import ParamsState, _normalise_rows, check_hmm_options, forward, m_step_transitions
 from .hmm_torch import RECURSION_DTYPE, _flush_denormals, _pack, forward_backward
 
 #: frames per block of the emission / statistics products: bounds the ``(frames, K, D)`` temporaries
@@ -136,19 +135,9 @@ class ARHMMPrior(ParamsState, Prior):
     def __init__(self, n_states: int = 20, covariance_type: str = "diag", n_iter: int = 20, tol: float = 1e-4,
                  ridge: float = 1.0, min_covar: float = 1e-3, transmat_prior: float = 1e-2,
                  random_state: int | None = 0, device: str = "cpu"):
-        if not (isinstance(n_states, (int, np.integer)) and n_states >= 1):
-            raise ValueError(f"n_states must be a positive integer, got {n_states!r}")
-        if covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
-        if not (isinstance(n_iter, (int, np.integer)) and n_iter >= 0):
-            raise ValueError(f"n_iter must be a non-negative integer, got {n_iter!r}")
-        for name, v in (("tol", tol), ("ridge", ridge), ("transmat_prior", transmat_prior)):
-            if not v >= 0:
-                raise ValueError(f"{name} must be >= 0, got {v}")
-        if not min_covar > 0:
-            raise ValueError(f"min_covar must be > 0, got {min_covar}")
-        if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
-            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+        check_hmm_options(n_states, covariance_type, n_iter, tol, min_covar, transmat_prior, device)
+        if not ridge >= 0:
+            raise ValueError(f"ridge must be >= 0, got {ridge}")
         self.n_states = int(n_states)
         self.covariance_type = covariance_type
         self.n_iter = int(n_iter)

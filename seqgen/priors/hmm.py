@@ -241,6 +241,23 @@ def _make_backend(prior: "HMMPrior", seqs) -> EMBackend:
 
 
 # --------------------------------------------------------------------------- the prior
+def check_hmm_options(n_states, covariance_type, n_iter, tol, min_covar, transmat_prior, device) -> None:
+    """``ValueError`` naming the first bad constructor option an HMM-family prior shares (scikit-learn style)."""
+    if not (isinstance(n_states, (int, np.integer)) and n_states >= 1):
+        raise ValueError(f"n_states must be a positive integer, got {n_states!r}")
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
+    if not (isinstance(n_iter, (int, np.integer)) and n_iter >= 0):
+        raise ValueError(f"n_iter must be a non-negative integer, got {n_iter!r}")
+    for name, v in (("tol", tol), ("transmat_prior", transmat_prior)):
+        if not v >= 0:
+            raise ValueError(f"{name} must be >= 0, got {v}")
+    if not min_covar > 0:
+        raise ValueError(f"min_covar must be > 0, got {min_covar}")
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+
+
 class ParamsState:
     """``state_dict`` / ``load_state_dict`` of an EM-fitted prior: its ``params`` (``name -> array``, saved
     as ``name_``), set back through ``_set_params``, and the EM ``history_``."""
@@ -298,26 +315,13 @@ class HMMPrior(ParamsState, Prior):
         random_state: int | None = 0,
         device: str = "cpu",
     ):
-        if not (isinstance(n_states, (int, np.integer)) and n_states >= 1):
-            raise ValueError(f"n_states must be a positive integer, got {n_states!r}")
-        if covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
+        check_hmm_options(n_states, covariance_type, n_iter, tol, min_covar, transmat_prior, device)
         if not (isinstance(n_mix, (int, np.integer)) and n_mix >= 1):
             raise ValueError(f"n_mix must be a positive integer, got {n_mix!r}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if not (isinstance(n_iter, (int, np.integer)) and n_iter >= 0):
-            raise ValueError(f"n_iter must be a non-negative integer, got {n_iter!r}")
-        if not tol >= 0:
-            raise ValueError(f"tol must be >= 0, got {tol}")
-        if not min_covar > 0:
-            raise ValueError(f"min_covar must be > 0, got {min_covar}")
-        if not transmat_prior >= 0:
-            raise ValueError(f"transmat_prior must be >= 0, got {transmat_prior}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
-            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
         features = {"full": covariance_type == "full", "mix": n_mix > 1, "end": bool(end_prob),
                     "device": device != "cpu"}
         for feature, on in features.items():
