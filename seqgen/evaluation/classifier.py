@@ -24,7 +24,7 @@ import numpy as np
 
 from ..artefacts import read_json
 from ..errors import DataError
-from .saved_net import SavedNet
+from .saved_net import SavedNet, fit_one_cycle
 
 log = logging.getLogger("seqgen")
 
@@ -229,36 +229,22 @@ def train_classifier(train_files: Sequence[tuple[Path, int]], test_files: Sequen
                      progress: bool = False) -> DigitClassifier:
     """Train a fresh classifier on ``(path, digit)`` pairs; test accuracy (if ``test_files``) goes in ``.info``."""
     import torch
-    from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     xs, ys = _load(train_files, progress)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     clf = DigitClassifier(device=device)
-    net, logmel = clf.net, clf.logmel
-    P, max_shift, power = _placed_power(xs, logmel)
-    bs = TRAIN["batch_size"]
-    opt = torch.optim.AdamW(net.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
-    steps = epochs * -(-len(xs) // bs)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=TRAIN["lr"], total_steps=steps, pct_start=0.2)
+    P, max_shift, power = _placed_power(xs, clf.logmel)
     y_all = torch.as_tensor(ys)
-    for ep in tqdm(range(epochs), desc="digit classifier", unit="epoch", disable=not progress):
-        net.train()
-        order = rng.permutation(len(xs))
-        total = 0.0
-        for b in range(0, len(order), bs):
-            idx = order[b : b + bs]
-            x = _augment(P, max_shift, power, idx, rng, logmel).to(device)
-            loss = torch.nn.functional.cross_entropy(net(x), y_all[idx].to(device),
-                                                     label_smoothing=TRAIN["label_smoothing"])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
-        log.debug("digit classifier epoch %d: loss %.4f", ep + 1, total / len(xs))
-    net.eval()
+
+    def batch_loss(idx):
+        x = _augment(P, max_shift, power, idx, rng, clf.logmel).to(device)
+        return torch.nn.functional.cross_entropy(clf.net(x), y_all[idx].to(device),
+                                                 label_smoothing=TRAIN["label_smoothing"])
+
+    fit_one_cycle(clf.net, len(xs), batch_loss, epochs=epochs, batch_size=TRAIN["batch_size"], lr=TRAIN["lr"],
+                  weight_decay=TRAIN["weight_decay"], rng=rng, desc="digit classifier", progress=progress)
     clf.info = {"n_train": len(xs), "epochs": epochs, "seed": seed, "train": TRAIN, "train_seconds": 0.0}
     if test_files:
         xt, yt = _load(test_files, progress)

@@ -24,7 +24,7 @@ import numpy as np
 from ..artefacts import read_json
 from ..errors import DataError
 from ..data.image.transform import tensor_batch
-from .saved_net import SavedNet
+from .saved_net import SavedNet, fit_one_cycle
 
 log = logging.getLogger("seqgen")
 
@@ -116,7 +116,6 @@ def train_classifier(train_images, train_labels, test_images=None, test_labels=N
     (``epochs`` / ``seed`` default to :data:`TRAIN`'s); the held-out accuracy (if test data are given)
     and the training time go in ``.info``."""
     import torch
-    from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     epochs = TRAIN["epochs"] if epochs is None else int(epochs)
@@ -128,25 +127,13 @@ def train_classifier(train_images, train_labels, test_images=None, test_labels=N
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     clf = ImageDigitClassifier(device=device)
-    net, bs = clf.net, TRAIN["batch_size"]
-    opt = torch.optim.AdamW(net.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
-    steps = epochs * -(-len(x) // bs)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=TRAIN["lr"], total_steps=steps, pct_start=0.2)
-    for ep in tqdm(range(epochs), desc="digit classifier", unit="epoch", disable=not progress):
-        net.train()
-        order = rng.permutation(len(x))
-        total = 0.0
-        for b in range(0, len(order), bs):
-            idx = order[b : b + bs]
-            xb = _shift(x[idx], TRAIN["max_shift"], rng).to(device)
-            loss = torch.nn.functional.cross_entropy(net(xb), y[idx].to(device))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
-        log.debug("image digit classifier epoch %d: loss %.4f", ep + 1, total / len(x))
-    net.eval()
+
+    def batch_loss(idx):
+        xb = _shift(x[idx], TRAIN["max_shift"], rng).to(device)
+        return torch.nn.functional.cross_entropy(clf.net(xb), y[idx].to(device))
+
+    fit_one_cycle(clf.net, len(x), batch_loss, epochs=epochs, batch_size=TRAIN["batch_size"], lr=TRAIN["lr"],
+                  weight_decay=TRAIN["weight_decay"], rng=rng, desc="digit classifier", progress=progress)
     clf.info = {"n_train": len(x), "epochs": epochs, "seed": seed, "train": TRAIN, "train_seconds": 0.0}
     clf.info["train_seconds"] = time.perf_counter() - t0
     if test_images is not None:

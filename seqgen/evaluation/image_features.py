@@ -28,7 +28,7 @@ import numpy as np
 from ..artefacts import ArtefactError
 from ..errors import DataError
 from ..data.image.transform import tensor_batch
-from .saved_net import SavedNet
+from .saved_net import SavedNet, fit_one_cycle
 
 log = logging.getLogger("seqgen")
 
@@ -116,7 +116,6 @@ def train_extractor(train_images, test_images=None, *, epochs: int | None = None
     """Train the autoencoder on ``train_images [N, C, H, W]`` in [0, 1] (``epochs`` / ``seed`` default to
     :data:`TRAIN`'s); test MSE (if given) goes in ``.info``."""
     import torch
-    from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     epochs = TRAIN["epochs"] if epochs is None else int(epochs)
@@ -128,23 +127,15 @@ def train_extractor(train_images, test_images=None, *, epochs: int | None = None
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     ext = ImageFeatureExtractor(channels, device=device)
-    net, bs = ext.net, TRAIN["batch_size"]
-    opt = torch.optim.AdamW(net.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
-    steps = epochs * -(-len(x) // bs)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=TRAIN["lr"], total_steps=steps, pct_start=0.2)
-    for _ in tqdm(range(epochs), desc="feature encoder", unit="epoch", disable=not progress):
-        net.train()
-        order = rng.permutation(len(x))
-        for b in range(0, len(order), bs):
-            xb = x[order[b : b + bs]].to(device)
-            if rng.random() < 0.5:  # faces are roughly left-right symmetric: flips double the data
-                xb = xb.flip(-1)
-            loss = (net(xb) - xb).square().mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    net.eval()
+
+    def batch_loss(idx):
+        xb = x[idx].to(device)
+        if rng.random() < 0.5:  # faces are roughly left-right symmetric: flips double the data
+            xb = xb.flip(-1)
+        return (ext.net(xb) - xb).square().mean()
+
+    fit_one_cycle(ext.net, len(x), batch_loss, epochs=epochs, batch_size=TRAIN["batch_size"], lr=TRAIN["lr"],
+                  weight_decay=TRAIN["weight_decay"], rng=rng, desc="feature encoder", progress=progress)
     ext.info = {"n_train": len(x), "epochs": epochs, "seed": seed, "train": TRAIN,
                 "train_mse": ext.reconstruction_mse(x), "train_seconds": time.perf_counter() - t0}
     if test_images is not None:

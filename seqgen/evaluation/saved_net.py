@@ -12,6 +12,36 @@ from ..artefacts import ArtefactError, load_torch_state, save_torch_state
 log = logging.getLogger("seqgen")
 
 
+def fit_one_cycle(net, n: int, batch_loss: Callable, *, epochs: int, batch_size: int, lr: float,
+                  weight_decay: float, rng, desc: str, progress: bool = False) -> list[float]:
+    """The training of seqgen's evaluation networks: AdamW under a one-cycle learning rate, ``epochs`` passes over
+    ``n`` examples in minibatches of a fresh ``rng.permutation`` each. ``batch_loss(idx)`` -> the mean loss of
+    examples ``idx`` (it may draw its augmentation from the same ``rng``). Returns the mean loss per epoch."""
+    import torch
+    from tqdm.auto import tqdm
+
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = epochs * -(-n // batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    losses = []
+    for _ in tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress):
+        net.train()
+        order = rng.permutation(n)
+        total = 0.0
+        for b in range(0, n, batch_size):
+            idx = order[b : b + batch_size]
+            loss = batch_loss(idx)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        losses.append(total / n)
+        log.debug("%s epoch %d: loss %.4f", desc, len(losses), losses[-1])
+    net.eval()
+    return losses
+
+
 class SavedNet:
     """Save / load for a wrapper holding ``net`` and its training record ``info``. Subclasses set
     ``KIND``, ``VERSION`` (bump to invalidate caches), ``WHAT`` (for messages) and :meth:`build_net`."""
