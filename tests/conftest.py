@@ -99,3 +99,42 @@ def assert_audible(x, sr) -> dict:
     assert c["flatness"] < 0.3 and not c["noise_like"], c      # far from white noise (~0.5-0.6)
     return c
 
+
+
+# ------------------------------------------------------------------ shared fixtures for several modules
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny problems on a shared 2-core CPU: torch's spinning thread pool is many times slower than one thread.
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def one_thread(one_torch_thread):
+    """:func:`one_torch_thread` and one BLAS / OpenMP thread for numpy and scikit-learn too."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server: ``(folder it serves, base URL)``, for download tests."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.RequestHandlerClass.log_message = lambda *a: None
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()

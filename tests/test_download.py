@@ -1,9 +1,6 @@
 """Checksummed downloads: registries match the real files, pooch fetches them and rejects a tampered one."""
-import functools
 import hashlib
-import http.server
 import shutil
-import threading
 
 import pytest
 from conftest import invoke
@@ -28,18 +25,6 @@ def test_violin_registry_is_well_formed():
     reg = dl.registry("violin")
     assert sorted(reg) == [f"john-garner_bwv1002_mov{i}.mp3" for i in (6, 7, 8)]
     assert all(v.startswith("sha256:") and len(v) == 7 + 64 for v in reg.values())
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.RequestHandlerClass.log_message = lambda *a: None
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
 
 
 def test_download_fetches_checks_and_rejects_tampering(server, fsdd_root, tmp_path, monkeypatch):

@@ -1,10 +1,7 @@
 """Image data: the IDX reader and MNIST on the real t10k files, damaged IDX files, the image folder on real faces."""
-import functools
 import gzip
 import hashlib
-import http.server
 import shutil
-import threading
 import warnings
 
 import numpy as np
@@ -124,16 +121,6 @@ def test_wrong_dims_and_labels_are_refused(tmp_path):
 
 
 # ------------------------------------------------------------------ download
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.RequestHandlerClass.log_message = lambda *a: None
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
 
 
 def test_mnist_registry_is_the_published_one():

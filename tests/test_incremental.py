@@ -12,12 +12,7 @@ from seqgen.training.loop import train_codec
 from seqgen.training.reconstruct import Reconstruction
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_schedule_follows_start_step_every():

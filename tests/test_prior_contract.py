@@ -58,18 +58,7 @@ def make_sequences(seed: int = 0, n_seq: int = 16) -> list[np.ndarray]:
     return seqs
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # On a shared 2-core machine torch's thread pool spins against the other processes (7x slower).
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 _FITTED: dict[str, Prior] = {}

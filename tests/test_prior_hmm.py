@@ -26,17 +26,7 @@ def sample_chain(rng, n_seq=30, T=100, A=A_TRUE, mu=MU_TRUE, start=None):
     return seqs
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny problems: OpenMP / BLAS thread sync dominates (7x slower on a busy shared CPU)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

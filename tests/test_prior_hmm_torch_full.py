@@ -9,15 +9,7 @@ from seqgen.priors.hmm import HMMPrior, log_gaussian
 from seqgen.priors.hmm_torch_full import PackedMoments, log_emission_full, precision_terms
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    from threadpoolctl import threadpool_limits
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def correlated_chain(rng, n_seq=12, T=60, D=4, K=3):

@@ -10,12 +10,7 @@ from seqgen.priors import PRIORS
 from seqgen.priors.lde import _build_net, n_layers
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("D", [1, 2, 5, 8, 13])
