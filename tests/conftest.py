@@ -29,6 +29,15 @@ def invoke(*args, ok=True):
     return res
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (a process group's rendezvous in the multi-process tests)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def train_args(out, fsdd_root, *extra) -> list:
     args = ["train", REPO / "recipes" / "spoken_digits", "--out", out, "--data", fsdd_root]
     for s in (*TINY, *extra):

@@ -7,10 +7,10 @@ differently): observed ~4e-9 relative on the log-likelihood after 6 iterations; 
 """
 from __future__ import annotations
 
-import socket
 
 import numpy as np
 import pytest
+from conftest import free_port
 
 from seqgen.priors.hmm import HMMPrior
 
@@ -47,17 +47,11 @@ def _worker(rank, world, port, out):
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_process_fit_equals_one_process(tmp_path):
     import torch.multiprocessing as mp
 
     out = tmp_path / "rank0"
-    mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), str(out)), nprocs=2, join=True)
     for cov, rtol in TOL.items():
         one = HMMPrior(covariance_type=cov, **KW).fit(_seqs())
         with np.load(f"{out}-{cov}.npz") as two:

@@ -12,12 +12,11 @@ and ``rtol = 1e-5`` on the reported losses.
 from __future__ import annotations
 
 import os
-import socket
 
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, free_port
 
 SETTINGS = dict(epochs=2, batch_size=4, segment_units=4, lr=1e-3, seed=3, progress=False)
 
@@ -54,19 +53,13 @@ def _worker(rank, world, port, out):
         torch.save({"state": codec.state_dict(), "loss": torch.tensor(history["train_loss"])}, f"{out}.pt")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_process_training_equals_one_process(tmp_path):
     import torch.multiprocessing as mp
 
     from seqgen.training.loop import train_codec
 
     out = tmp_path / "rank0"
-    mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), str(out)), nprocs=2, join=True)
     codec, objective, seqs = _setup()
     history = train_codec(codec, objective, seqs, **SETTINGS)
     two = torch.load(f"{out}.pt", weights_only=True)
