@@ -74,16 +74,13 @@ class LED(Objective):
         self.M, self.k = int(importance_samples), float(entropy_weight)
         self.n_gen = int(generator_samples) if generator_samples else max(self.M, 64)
         self.d_steps, self.n_norm = int(discriminator_steps), int(normaliser_samples)
-        # the loop swaps ``self.codec`` for its data-parallel wrapper during an epoch; LED calls the codec's own
-        # methods (sample, log_unnormalised), not its forward, so it keeps the codec itself (single process)
-        self.led = codec
 
     def configure(self, lr: float) -> dict[str, torch.optim.Optimizer]:
-        return {"discriminator": torch.optim.Adam(self.led.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
-                "generator": torch.optim.Adam(self.led.generator.parameters(), lr=lr, betas=(0.5, 0.999))}
+        return {"discriminator": torch.optim.Adam(self.module.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
+                "generator": torch.optim.Adam(self.module.generator.parameters(), lr=lr, betas=(0.5, 0.999))}
 
     def step(self, idx, units, optimisers) -> dict[str, float]:
-        codec = self.led
+        codec = self.module
         x = units[idx[:, 0]]
         for _ in range(self.d_steps):
             with torch.no_grad():
@@ -105,7 +102,7 @@ class LED(Objective):
     def validate(self, idx, units, batch_size) -> dict[str, float]:
         """Re-estimate log Z with ``normaliser_samples`` draws, store it in the codec, and report the held-out
         negative log-likelihood under the normalised discriminator (nats per unit)."""
-        codec = self.led
+        codec = self.module
         codec.log_normaliser.fill_(estimate_log_normaliser(codec, self.n_norm))
         flat = idx[:, 0][idx[:, 0] >= 0]
         ll = torch.cat([codec.log_density(units[flat[b : b + batch_size]]) for b in range(0, len(flat), batch_size)])

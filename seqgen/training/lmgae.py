@@ -102,7 +102,6 @@ class LMGAE(Objective):
             raise ValueError(f"need critic_steps >= 1 and gp_weight >= 0, got {critic_steps}, {gp_weight}")
         if schedule_steps is not None and int(schedule_steps) < 1:
             raise ValueError(f"schedule_steps must be >= 1, got {schedule_steps}")
-        self.model = codec  # the loop may swap self.codec for a DDP wrapper; the updates use the module itself
         self.loss, self.critic_steps, self.gp_weight = loss, int(critic_steps), float(gp_weight)
         self.unit = schedule_unit(codec.latent_dim) if schedule_steps is None else int(schedule_steps)
         self.critic_hidden = [int(h) for h in critic_hidden]
@@ -115,7 +114,7 @@ class LMGAE(Objective):
         return {"critic": self.critic, "clock": self.clock}
 
     def configure(self, lr: float) -> dict[str, torch.optim.Optimizer]:
-        m = self.model
+        m = self.module
         ae = list(m.encoder.parameters()) + list(m.decoder.parameters())
         self.base_lr = {"autoencoder": LR_FACTOR * lr, "critic": lr, "generator": lr}
         opts = {"autoencoder": torch.optim.RMSprop(ae, lr=LR_FACTOR * lr),
@@ -136,7 +135,7 @@ class LMGAE(Objective):
         return fn(est.flatten(1), units.flatten(1))
 
     def step(self, idx, units, optimisers) -> dict[str, float]:
-        m, C, t = self.model, self.critic, self.step_count
+        m, C, t = self.module, self.critic, self.step_count
         x = units[idx[:, 0]]  # frame-free: every segment is one unit
         g = torch.Generator(device=x.device).manual_seed((self.seed * 1_000_003 + t) % 2**63)
         for name, opt in optimisers.items():
@@ -183,12 +182,12 @@ class LMGAE(Objective):
     def start_epoch(self, epoch: int) -> dict[str, float]:
         """Active dimensions (``m_i ≥ 0.1``), c_poly and the step count at the start of the epoch."""
         t = self.step_count
-        return {"active_dims": self.model.prior_dim, "c_poly": c_poly(t, self.model.latent_dim, self.unit), "step": t}
+        return {"active_dims": self.module.prior_dim, "c_poly": c_poly(t, self.module.latent_dim, self.unit), "step": t}
 
     @torch.no_grad()
     def validate(self, idx, units, batch_size) -> dict[str, float]:
         """Mean reconstruction loss of held-out units through the active dimensions only (as generation decodes)."""
-        m, total, count = self.model, 0.0, 0
+        m, total, count = self.module, 0.0, 0
         for b in range(0, len(idx), batch_size):
             x = units[idx[b : b + batch_size, 0]]
             total += self.reconstruction(m.decode(m.from_prior(m.to_prior(m.encode(x)))), x).item() * len(x)

@@ -23,7 +23,11 @@ class Objective(ABC):
     """
 
     def __init__(self, codec: Codec):
+        #: what forward passes go through: the loop swaps in its data-parallel wrapper during an epoch
         self.codec = codec
+        #: the codec itself, never wrapped: for objectives that call its own methods (sample, mask, ...) and
+        #: step sub-networks separately, which bypasses DDP's gradient all-reduce (single process only)
+        self.module = codec
 
     def modules(self) -> dict[str, nn.Module]:
         """Networks the objective trains besides the codec (checkpointed with it); none by default."""
