@@ -12,18 +12,17 @@ import torch
 from torch import nn
 
 from ...registry import AUTOENCODERS
+from ..variational import GaussianPosterior
 from .conv1d import ConvAutoencoder
 
 
 @AUTOENCODERS.register("vae")
-class ConvVAE(ConvAutoencoder):
+class ConvVAE(GaussianPosterior, ConvAutoencoder):
     """:class:`ConvAutoencoder` + log-variance head; ``beta`` weights the KL per frame (nats, summed
     over latent dims) against the reconstruction loss. After a training ``forward``, :meth:`regulariser`
     gives ``beta * KL`` averaged over frames; the reconstruction objective adds it. The reparameterisation noise
     comes from torch's global RNG (seeded by the pipeline), which epoch checkpoints do not store: a
     ``--resume``d VAE run is not bit-identical to an uninterrupted one (the plain autoencoder's is)."""
-
-    standard_normal_latents = True
 
     def __init__(self, *args, beta: float = 0.01, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,28 +35,11 @@ class ConvVAE(ConvAutoencoder):
         self.to_logvar = nn.Linear(self.to_latent.in_features, self.latent_dim)
         nn.init.zeros_(self.to_logvar.weight)
         nn.init.constant_(self.to_logvar.bias, -4.0)  # start near a deterministic code
-        self._kl: torch.Tensor | None = None
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self.beta}
-
-    def regulariser(self) -> torch.Tensor | None:
-        return self._kl
 
     def posterior(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``frames [B, N]`` -> mean and log-variance ``[B, D]`` of q(z | frame)."""
         h = self.features(frames)
         return self.to_latent(h), self.to_logvar(h).clamp(-12.0, 8.0)
-
-    def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.posterior(frames)[0]
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        mu, logvar = self.posterior(frames)
-        if not self.training:
-            self._kl = None
-            return self.decode(mu)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)  # KL(q || N(0, I)) per frame
-        self._kl = self.beta * kl.mean()
-        return self.decode(z)

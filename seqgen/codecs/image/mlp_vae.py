@@ -22,15 +22,11 @@ from torch import nn
 
 from ...registry import AUTOENCODERS
 from ..base import Codec
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``KL(N(μ, diag σ²) || N(0, I))`` per row: ``mu, logvar [B, K] -> [B]`` (nats)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+from ..variational import GaussianPosterior
 
 
 @AUTOENCODERS.register("mlp_vae")
-class MLPVAE(Codec):
+class MLPVAE(GaussianPosterior, Codec):
     """MLP VAE on flattened images ``[B, C, H, W]``.
 
     Args:
@@ -39,8 +35,6 @@ class MLPVAE(Codec):
         hidden_dim: width of the one hidden layer on each side (paper: 600).
         beta: weight of the KL (nats per image) against the per-pixel MSE; ``>= 0``.
     """
-
-    standard_normal_latents = True
 
     def __init__(
         self,
@@ -68,7 +62,6 @@ class MLPVAE(Codec):
         )
         nn.init.zeros_(self.to_logvar.weight)
         nn.init.constant_(self.to_logvar.bias, -4.0)  # start near a deterministic code (as the audio VAE)
-        self._kl_term: torch.Tensor | None = None
 
     def get_config(self) -> dict:
         return {"unit_shape": list(self.unit_shape), "latent_dim": self.latent_dim,
@@ -79,24 +72,6 @@ class MLPVAE(Codec):
         h = self.enc(units.reshape(units.shape[0], -1))
         return self.to_mu(h), self.to_logvar(h).clamp(-12.0, 8.0)
 
-    def encode(self, units: torch.Tensor) -> torch.Tensor:
-        """``[B, C, H, W]`` -> posterior mean ``[B, K]``."""
-        return self.posterior(units)[0]
-
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """``z [B, K]`` -> ``[B, C, H, W]`` in (0, 1)."""
         return self.dec(z).reshape(-1, *self.unit_shape)
-
-    def forward(self, units: torch.Tensor) -> torch.Tensor:
-        """Training: decode a posterior sample and store ``beta · mean KL``; eval: decode the mean."""
-        mu, logvar = self.posterior(units)
-        if not self.training:
-            self._kl_term = None
-            return self.decode(mu)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        self._kl_term = self.beta * gaussian_kl(mu, logvar).mean()
-        return self.decode(z)
-
-    def regulariser(self) -> torch.Tensor | None:
-        """``beta · KL`` (batch mean) from the last training :meth:`forward`, None after an eval one."""
-        return self._kl_term
