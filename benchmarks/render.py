@@ -101,11 +101,21 @@ def omp_wait(doc: dict) -> str:
 
 
 def large_corpus(doc: dict) -> str:
-    rows = [[r["stage"], f"{r['sec']:.0f}", f"{r['peak_rss_mb']:,.0f} MB"] for r in doc["rows"]]
+    rows, t = [], lambda r, k: f"{r['timings_s'].get(k, 0):.0f}"
+    for r in doc["rows"]:
+        rows.append([f"{r['code']} (`{r['rev']}`)", f"{t(r, 'data')} / {t(r, 'autoencoder')} / {t(r, 'encode')} / "
+                     f"{t(r, 'prior')} / {t(r, 'report')}", f"{r['wall_s']:.0f}", f"{r['peak_rss_mb']:,.0f} MB",
+                     f"**{r['peak_anon_mb']:,.0f} MB**", f"{r['peak_file_mb']:,.0f} MB", f"{r['snr_db']:.2f} dB"])
     r0 = doc["rows"][0]
-    return (_table(["stage (one process, in order)", "s", "peak RSS so far"], rows)
-            + f"\n\n({r0['hours']:.2f} h of audio, {r0['frames']:,} frames of 800 samples = "
-              f"{r0['units_gb']:.2f} GB of float32 units)" + _footer(doc))
+    out = _table(["code", "s: data / codec / encode / prior / report", "wall s", "peak RSS", "peak anonymous",
+                  "peak file-backed", "test SNR"], rows)
+    out += (f"\n\n({r0['hours']:.2f} h of audio: {r0['train_frames']:,} train + {r0['test_frames']:,} test frames of "
+            f"800 samples; `{' '.join(r0['overrides'])}`; latents.npz {r0['latents_mb']:.0f} MB)")
+    if len(doc["rows"]) > 1:
+        b = doc["rows"][1]
+        out += (f"\n\nPeak anonymous memory: {b['peak_anon_mb'] / r0['peak_anon_mb']:.1f}× less than the baseline's; "
+                f"peak RSS {b['peak_rss_mb'] / r0['peak_rss_mb']:.1f}× less.")
+    return out + _footer(doc)
 
 
 def generation(doc: dict) -> str:

@@ -17,8 +17,9 @@ Sections (each one JSON file, rendered into README tables by ``benchmarks/render
 * ``omp_wait``: codec training steps with torch's default threads under OpenMP's default (spinning) wait
   policy vs ``OMP_WAIT_POLICY=PASSIVE`` (what the ``seqgen`` command sets), and one thread; fresh processes,
   alternating;
-* ``large_corpus``: ``recipes/audio_folder``'s stages on hours of audio (FSDD and the violin recordings
-  looped into a temporary folder): time and peak RSS after each stage (a fresh process);
+* ``large_corpus``: ``train`` of ``recipes/audio_folder`` (one codec epoch) on hours of audio (FSDD and the
+  violin recordings looped into a temporary folder): stage times and peak memory, anonymous and file-backed
+  (a fresh process; with ``--baseline DIR`` another checkout's code on the same corpus, side by side);
 * ``generation``: streamed generation of 10 s and 600 s from a run directory: wall time, real-time factor,
   peak RSS (each length in a fresh process), then the 600 s stream under cProfile, part by part;
 * ``ddp``: one epoch of codec training in 1 and 2 processes (gloo, CPU, 1 thread each).
@@ -314,54 +315,83 @@ def omp_wait(args) -> list[dict]:
 
 # --------------------------------------------------------------------------- large corpus
 LARGE_CHILD = r"""
-import json, resource, sys, time
-import numpy as np, torch
-from pathlib import Path
+import sys, torch
 from seqgen.config import load_recipe
-from seqgen.codecs.io import encode_sequences, save_codec
-from seqgen.pipeline.build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset
-from seqgen.pipeline.examples import load_split, to_units
-from seqgen.pipeline.latents import save_latents, load_latents, standardise
-from seqgen.pipeline.run_dir import RunDir
-from seqgen.training.loop import train_codec
-
-torch.set_num_threads(1)
-folder, run_dir, n_iter, train_seqs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-rows, t0 = [], time.perf_counter()
-def mark(stage, **kw):
-    global t0
-    t = time.perf_counter()
-    rows.append({"stage": stage, "sec": t - t0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **kw})
-    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    t0 = time.perf_counter()
-cfg = load_recipe("recipes/audio_folder", [f"prior.n_iter={n_iter}"])
-torch.manual_seed(0)
-rep = build_representation(cfg)
-ds, _ = make_dataset(cfg, folder)
-train_ex, test_ex = load_split(rep, ds, "train"), load_split(rep, ds, "test")
-hours = sum(len(e.x) for e in train_ex + test_ex) / rep.sample_rate / 3600
-train_u, test_u = to_units(rep, train_ex), to_units(rep, test_ex)
-del train_ex, test_ex
-n = sum(len(u) for u in train_u + test_u)
-mark("load audio + frame", hours=hours, frames=n, units_gb=n * rep.spec.frame_length * 4 / 1e9)
-codec = build_autoencoder(cfg, rep)
-train_codec(codec, build_objective(cfg, codec, rep), train_u[:train_seqs], epochs=1, batch_size=cfg.train.batch_size,
-            segment_units=cfg.train.segment_frames, lr=cfg.train.lr, progress=False)
-mark(f"codec: 1 epoch on {train_seqs} sequences (short)", frames=sum(len(u) for u in train_u[:train_seqs]))
-run = RunDir(run_dir)
-run.path.mkdir(parents=True, exist_ok=True)
-save_codec(run.autoencoder, codec)
-z_train, z_test = encode_sequences(codec, train_u), encode_sequences(codec, test_u)
-mark("encode latents", frames=n)
-save_latents(run, z_train, z_test, [None] * len(z_train), [None] * len(z_test), "bench")
-del z_train, z_test, train_u, test_u
-mark("save latents.npz", mb=run.latents.stat().st_size / 1e6)
-Z, lengths = standardise(load_latents(run), "train")
-prior = build_prior(cfg)
-prior.fit(Z, lengths)
-mark(f"HMM prior fit ({cfg.prior.options.get('n_states')} diag states, {n_iter} EM iterations)", frames=len(Z))
-print(json.dumps(rows))
+from seqgen.pipeline.train import train
+torch.set_num_threads(int(sys.argv[3]))
+cfg = load_recipe("recipes/audio_folder", sys.argv[4:])
+train(cfg, sys.argv[2], data=sys.argv[1], progress=False, generate_examples=1)
 """
+
+
+def _status_kb(pid: int) -> dict:
+    """The resident-memory fields of ``/proc/PID/status`` in kB (anonymous, file-backed, total)."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+def _train_sampled(source: Path, folder: Path, out: Path, threads: int, overrides: list[str]) -> dict:
+    """``train`` of recipes/audio_folder in a child process running the code in ``source``; its resident
+    memory sampled every 0.1 s: peak anonymous memory (what must stay in RAM) and peak file-backed pages
+    (memory maps and the page cache the kernel may drop under pressure)."""
+    import threading
+
+    env = {**os.environ, "PYTHONPATH": str(source), "MPLBACKEND": "Agg"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", LARGE_CHILD, str(folder), str(out), str(threads), *overrides],
+                            cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "VmHWM": 0}
+
+    def sample():
+        while proc.poll() is None:
+            try:
+                for k, v in _status_kb(proc.pid).items():
+                    peak[k] = max(peak[k], v)
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    err = proc.stderr.read()
+    proc.wait()
+    th.join()
+    if proc.returncode:
+        raise SystemExit(f"large_corpus child ({source}) failed:\n{err[-3000:]}")
+    m = json.loads((out / "metrics.json").read_text())
+    lat = np.load(out / "latents.npz")
+    return {"wall_s": time.perf_counter() - t0, "peak_rss_mb": peak["VmHWM"] / 1024,
+            "peak_anon_mb": peak["RssAnon"] / 1024, "peak_file_mb": peak["RssFile"] / 1024,
+            "timings_s": m["timings_s"], "snr_db": m["autoencoder_test"]["snr_db"],
+            "train_frames": int(lat["train_lengths"].sum()), "test_frames": int(lat["test_lengths"].sum()),
+            "latents_mb": (out / "latents.npz").stat().st_size / 1e6,
+            "prior_test_ll": m["priors"]["default"]["test_ll_per_frame"]}
+
+
+def large_corpus(args) -> list[dict]:
+    """``seqgen train recipes/audio_folder`` (1 codec epoch, 2 EM iterations) on ``--hours`` of audio, by this
+    checkout and, with ``--baseline DIR``, by another checkout side by side: stage times and peak memory."""
+    hours = 0.5 if args.quick else args.hours
+    overrides = ["train.epochs=1", "prior.n_iter=2"]
+    sources = [("this checkout", REPO)] + ([("baseline", Path(args.baseline).resolve())] if args.baseline else [])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "audio"
+        folder.mkdir()
+        got = _write_corpus(folder, hours, args.data)
+        print(f"  wrote {got:.2f} h of audio", flush=True)
+        for name, src in sources:
+            r = _train_sampled(src, folder, Path(tmp) / f"run_{len(rows)}", 1, overrides)
+            rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=src, capture_output=True, text=True)
+            rows.append({"code": name, "rev": rev.stdout.strip(), "hours": got, "overrides": overrides, **r})
+            print(f"  {name}: {r['wall_s']:.0f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
+                  f"(anonymous {r['peak_anon_mb']:.0f} MB)", flush=True)
+    return rows
 
 
 def _write_corpus(folder: Path, hours: float, data: str | None) -> float:
@@ -385,21 +415,6 @@ def _write_corpus(folder: Path, hours: float, data: str | None) -> float:
         sf.write(folder / f"part_{i:03d}.wav", clip[idx], 8000, subtype="PCM_16")
         written, i = written + n, i + 1
     return written / 8000 / 3600
-
-
-def large_corpus(args) -> list[dict]:
-    """Peak memory and time of the audio_folder recipe's stages on ``--hours`` of audio."""
-    hours = 0.5 if args.quick else args.hours
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "audio"
-        folder.mkdir()
-        got = _write_corpus(folder, hours, args.data)
-        print(f"  wrote {got:.2f} h of audio", flush=True)
-        out = subprocess.run([sys.executable, "-c", LARGE_CHILD, str(folder), f"{tmp}/run", "1" if args.quick else "2",
-                              "20"], capture_output=True, text=True, cwd=REPO)
-        if out.returncode:
-            raise SystemExit(f"large_corpus child failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------- generation
@@ -469,6 +484,7 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (minutes on a 2-core CPU)")
     ap.add_argument("--data", default=None, help="data folder (FSDD) for ae_engine (default: $SEQGEN_DATA / cache)")
     ap.add_argument("--hours", type=float, default=10.0, help="hours of audio for large_corpus (default 10)")
+    ap.add_argument("--baseline", help="another seqgen checkout to run large_corpus with too (side by side)")
     ap.add_argument("--run", help="trained run directory for the generation section (e.g. runs/spoken_digits)")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     ap.add_argument("--out", default=str(RESULTS), help="folder of the JSON files")

@@ -92,14 +92,55 @@ def save_arrays(path: str | os.PathLike, kind: str, config: dict, state: dict[st
     from . import __version__
 
     path = Path(path)
-    buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in state.items()})
-    with atomic_write(path.with_suffix(".npz")) as f:
-        f.write(buf.getvalue())
+    with write_npz(path.with_suffix(".npz")) as npz:
+        for k, v in state.items():
+            npz.add(k, v)
     write_json(
         path.with_suffix(".json"),
         {"format_version": FORMAT_VERSION, "seqgen_version": __version__, "kind": kind, "config": config},
     )
+
+
+class NpzStream:
+    """The members of an ``.npz`` being written by :func:`write_npz`."""
+
+    def __init__(self, zf):
+        self._zf = zf
+
+    def add(self, name: str, array) -> None:
+        """One whole array."""
+        from numpy.lib import format as npformat
+
+        with self._zf.open(f"{name}.npy", "w", force_zip64=True) as m:
+            npformat.write_array(m, np.asarray(array), allow_pickle=False)
+
+    def add_rows(self, name: str, blocks, n_rows: int, row_shape: tuple, dtype=np.float32) -> None:
+        """A ``(n_rows, *row_shape)`` array written block by block as ``blocks`` yields it (an iterable of
+        ``(n_i, *row_shape)`` arrays whose ``n_i`` add up to ``n_rows``): never held whole in memory."""
+        from numpy.lib import format as npformat
+
+        dtype, got = np.dtype(dtype), 0
+        header = {"descr": npformat.dtype_to_descr(dtype), "fortran_order": False, "shape": (int(n_rows), *row_shape)}
+        with self._zf.open(f"{name}.npy", "w", force_zip64=True) as m:
+            npformat.write_array_header_1_0(m, header)
+            for b in blocks:
+                b = np.ascontiguousarray(b, dtype)
+                if b.shape[1:] != tuple(row_shape) or got + len(b) > n_rows:
+                    raise ValueError(f"{name}: block {b.shape} does not fit ({n_rows}, *{row_shape}) after {got} rows")
+                m.write(b.data)
+                got += len(b)
+        if got != n_rows:
+            raise ValueError(f"{name}: {got} rows written, {n_rows} declared")
+
+
+@contextlib.contextmanager
+def write_npz(path: str | os.PathLike) -> Iterator[NpzStream]:
+    """Write an ``.npz`` atomically, member by member (uncompressed, the layout ``np.savez`` writes, so
+    ``np.load`` reads it and :func:`read_npz` can memory-map its members)."""
+    import zipfile
+
+    with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        yield NpzStream(zf)
 
 
 def load_arrays(path: str | os.PathLike, kind: str | None = None) -> tuple[dict, dict, dict[str, np.ndarray]]:
@@ -116,10 +157,15 @@ MAX_ARRAY_BYTES = 1 << 30
 MAX_ARRAYS = 256
 
 
-def read_npz(path: str | os.PathLike, keys=None, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+def read_npz(path: str | os.PathLike, keys=None, max_bytes: int = MAX_ARRAY_BYTES,
+             mmap: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """The arrays ``keys`` (default: all) of an ``.npz``, each header checked before its data is read:
     plain numeric dtypes only (no pickled objects), at most ``max_bytes`` declared in all; other
-    members are never read. A missing key, a bad header or a corrupt file is an :class:`ArtefactError`."""
+    members are never read. A missing key, a bad header or a corrupt file is an :class:`ArtefactError`.
+
+    Arrays named in ``mmap`` that are stored uncompressed (as :func:`write_npz` and ``np.savez`` store
+    them) are memory-mapped copy-on-write instead of read, so a corpus's latents are paged in from disk
+    as they are used; they do not count towards ``max_bytes``."""
     import zipfile
 
     from numpy.lib import format as npformat
@@ -134,31 +180,65 @@ def read_npz(path: str | os.PathLike, keys=None, max_bytes: int = MAX_ARRAY_BYTE
             missing = [k for k in wanted if k not in members]
             if missing:
                 raise ArtefactError(f"{path} lacks array(s) {', '.join(missing)}")
-            total = 0
+            total, out = 0, {}
             for k in wanted:
                 with zf.open(members[k]) as m:
-                    version = npformat.read_magic(m)
-                    reader = {(1, 0): npformat.read_array_header_1_0, (2, 0): npformat.read_array_header_2_0}
-                    if version not in reader:
-                        raise ArtefactError(f"{path}: array {k!r} has unsupported .npy version {version}")
-                    shape, _, dtype = reader[version](m)
+                    shape, fortran, dtype = _npy_header(m, path, k)
                 if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
                     raise ArtefactError(f"{path}: array {k!r} has dtype {dtype}; only plain numbers are read")
+                info = zf.getinfo(members[k])
+                if k in mmap and info.compress_type == zipfile.ZIP_STORED and 0 not in shape and shape:
+                    out[k] = _map_member(f, info, path, k)
+                    continue
                 total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
                 if total > max_bytes:
                     raise ArtefactError(f"{path}: arrays declare more than {max_bytes / 2**20:.0f} MiB "
                                         f"(array {k!r}: shape {shape}, {dtype}); refusing to load")
-            out = {}
             for k in wanted:
-                with zf.open(members[k]) as m:
-                    out[k] = npformat.read_array(m, allow_pickle=False)
-            return out
+                if k not in out:
+                    with zf.open(members[k]) as m:
+                        out[k] = npformat.read_array(m, allow_pickle=False)
+            return {k: out[k] for k in wanted}
     except FileNotFoundError:
         raise ArtefactError(f"missing file: {path}") from None
     except SeqgenError:
         raise
     except Exception as e:  # zipfile.BadZipFile, ValueError (bad header, pickled object arrays), OSError
         raise ArtefactError(f"corrupt or unsafe array file {path}: {e}") from None
+
+
+def _npy_header(f, path, key) -> tuple[tuple, bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` of the ``.npy`` data starting at ``f``'s position."""
+    from numpy.lib import format as npformat
+
+    version = npformat.read_magic(f)
+    reader = {(1, 0): npformat.read_array_header_1_0, (2, 0): npformat.read_array_header_2_0}
+    if version not in reader:
+        raise ArtefactError(f"{path}: array {key!r} has unsupported .npy version {version}")
+    return reader[version](f)
+
+
+def _map_member(f, info, path, key) -> np.ndarray:
+    """Memory-map the ``.npy`` member ``info`` of the open zip file ``f`` (stored, not deflated).
+
+    Written by hand because ``np.load(..., mmap_mode=...)`` ignores the mode for ``.npz`` archives: the
+    member's bytes start after its local file header (30 bytes + name + extra field), and its array
+    data after the ``.npy`` header there."""
+    import struct
+
+    f.seek(info.header_offset)
+    local = f.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise ArtefactError(f"{path}: array {key!r} has a corrupt zip entry")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    f.seek(start)
+    shape, fortran, dtype = _npy_header(f, path, key)
+    offset = f.tell()
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if offset - start + nbytes > info.file_size or offset + nbytes > os.fstat(f.fileno()).st_size:
+        raise ArtefactError(f"{path}: array {key!r} declares more data than the file holds")
+    return np.memmap(f, dtype=dtype, mode="c", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
 def check_meta(meta: Any, where: Path, kind: str | None) -> None:

@@ -17,12 +17,12 @@ MAX_SEQUENCE_FRAMES = 100_000
 
 
 def read_latents(path: str | Path) -> dict[str, np.ndarray]:
-    """``latents.npz`` (see ``save_latents``), checked: ``train``/``test (N, D)`` finite floats, lengths
-    positive integers partitioning them, one label per sequence, ``mean``/``std (D,)`` with std > 0."""
+    """``latents.npz`` (see ``save_latents``), checked: ``train``/``test (N, D)`` finite floats (memory-mapped),
+    lengths positive integers partitioning them, one label per sequence, ``mean``/``std (D,)`` with std > 0."""
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         raise ArtefactError(f"{path} is missing: run `seqgen train` first")
-    lat = read_npz(path, LATENT_KEYS)
+    lat = read_npz(path, LATENT_KEYS, mmap=("train", "test"))
 
     def bad(msg):
         raise ArtefactError(f"{path}: {msg}")
@@ -42,7 +42,7 @@ def read_latents(path: str | Path) -> dict[str, np.ndarray]:
         y = lat[f"{split}_labels"]
         if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != len(n):
             bad(f"{split}_labels must be one integer per sequence ({len(n)}), got {y.dtype} {y.shape}")
-        if not np.isfinite(Z).all():
+        if not all(np.isfinite(Z[i : i + 65536]).all() for i in range(0, len(Z), 65536)):  # memory-mapped: by blocks
             bad(f"{split} holds NaN or Inf")
     for k in ("mean", "std"):
         v = lat[k]

@@ -38,19 +38,37 @@ def _map_units(fn: Callable, seqs: Sequence[np.ndarray], out_shape: tuple, devic
     lengths = [len(s) for s in seqs]
     if sum(lengths) == 0:
         return [np.zeros((0, *out_shape), np.float32) for _ in seqs]
-    Y = np.concatenate([fn(torch.as_tensor(x).to(device)).cpu().numpy() for x in _unit_batches(seqs, batch_size)])
+    Y = np.concatenate(list(_map_blocks(fn, seqs, device, batch_size)))
     return np.split(Y, np.cumsum(lengths)[:-1])
+
+
+def _map_blocks(fn: Callable, seqs: Sequence[np.ndarray], device, batch_size: int) -> Iterator[np.ndarray]:
+    for x in _unit_batches(seqs, batch_size):
+        with torch.no_grad():  # not held across the yield: the caller's code keeps its own grad mode
+            y = fn(torch.as_tensor(x).to(device)).cpu().numpy()
+        yield y
+
+
+def _encoder(codec: Codec, device) -> Callable:
+    if not codec.has_encoder:
+        raise SeqgenError(f"the {type(codec).__name__} codec has no encoder: it cannot encode data (no reconstructions, "
+                          f"prompts or latents of real examples)")
+    codec.to(device).eval()
+    return lambda x: codec.to_prior(codec.encode(x))
 
 
 def encode_sequences(codec: Codec, seqs: Sequence[np.ndarray], device: str | torch.device = "cpu",
                      batch_size: int = 4096) -> list[np.ndarray]:
     """Unit sequences ``(T_i, *unit_shape)`` -> latent sequences ``(T_i, D)`` float32, ``D = codec.prior_dim``:
     the coordinates a prior models (:meth:`Codec.to_prior`)."""
-    if not codec.has_encoder:
-        raise SeqgenError(f"the {type(codec).__name__} codec has no encoder: it cannot encode data (no reconstructions, "
-                          f"prompts or latents of real examples)")
-    codec.to(device).eval()
-    return _map_units(lambda x: codec.to_prior(codec.encode(x)), seqs, (codec.prior_dim,), device, batch_size)
+    return _map_units(_encoder(codec, device), seqs, (codec.prior_dim,), device, batch_size)
+
+
+def encode_blocks(codec: Codec, seqs: Sequence[np.ndarray], device: str | torch.device = "cpu",
+                  batch_size: int = 4096) -> Iterator[np.ndarray]:
+    """The latents of :func:`encode_sequences`, all sequences' rows in order, as blocks of ``batch_size``
+    rows made one at a time (a corpus is encoded without holding its units or latents in memory)."""
+    return _map_blocks(_encoder(codec, device), seqs, device, batch_size)
 
 
 def decode_sequences(codec: Codec, latent_seqs: Sequence[np.ndarray], device: str | torch.device = "cpu",

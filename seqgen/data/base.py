@@ -4,6 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -50,4 +51,10 @@ class Dataset(ABC):
     def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
         """Examples of ``split`` ("train" or "test"); unreadable files are skipped with a warning
         naming them, or raise with ``strict``."""
+
+    def iter_load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> Iterator[Example]:
+        """The examples of ``split`` one at a time: what the pipeline's data stage streams into its
+        memory-mapped cache. By default those of :meth:`load`; a source that can hold more audio than
+        memory (a folder of recordings) reads file by file instead."""
+        yield from self.load(split, progress=progress, strict=strict, **fmt)
 

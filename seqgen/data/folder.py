@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 from ..audio.io import AUDIO_EXTENSIONS, load_many
 from ..errors import DataError
@@ -53,7 +54,12 @@ class AudioFolder(Dataset):
     def data_folder(options: dict) -> str:
         return options.get("subdir", "")
 
-    def load(self, split: str, *, sample_rate: int = 8000, progress: bool = False, strict: bool = False) -> list[Example]:
+    def load(self, split: str, **kw) -> list[Example]:
+        return list(self.iter_load(split, **kw))
+
+    def iter_load(self, split: str, *, sample_rate: int = 8000, progress: bool = False,
+                  strict: bool = False) -> Iterator[Example]:
+        """Recordings read one file at a time: only the file being cut is in memory."""
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         if not self.root.is_dir():
@@ -62,7 +68,7 @@ class AudioFolder(Dataset):
         if not paths:
             what = f" matching {self.files}" if self.files else ""
             raise DataError(f"no audio files{what} in {self.root} (looked for {', '.join(AUDIO_EXTENSIONS)})")
-        utts = []
+        n = 0
         for path, x in load_many(paths, sample_rate, progress=progress, strict=strict):
             cut = int(round(len(x) * (1.0 - self.holdout_fraction)))
             part = x[:cut] if split == "train" else x[cut:]
@@ -73,7 +79,7 @@ class AudioFolder(Dataset):
             for i, start in enumerate(range(0, len(part), step)):
                 chunk = part[start : start + step]
                 if len(chunk) >= min(step, sample_rate // 10):  # drop a tail shorter than one 100 ms frame
-                    utts.append(Example(f"{path.stem}_{split}_{i:03d}", chunk, meta={"file": path.name}))
-        if not utts:
+                    n += 1
+                    yield Example(f"{path.stem}_{split}_{i:03d}", chunk, meta={"file": path.name})
+        if not n:
             raise DataError(f"no usable {split} audio in {self.root} ({len(paths)} files found, none readable)")
-        return utts

@@ -2,24 +2,26 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from ..data.base import Example
+from ..data.store import SequenceStore, StoreWriter
 from ..errors import DataError
 from ..representation.base import Representation
 
 
-def load_split(rep: Representation, dataset, split: str, *, strict: bool = False,
-               progress: bool = False) -> list[Example]:
-    """Load ``split``; drop examples the representation cannot hold (a warning naming them, or an
-    error with ``strict``), warn on silent ones, normalise."""
+def iter_split(rep: Representation, dataset, split: str, *, strict: bool = False,
+               progress: bool = False) -> Iterator[Example]:
+    """The examples of ``split`` one at a time: those the representation cannot hold dropped (a warning
+    naming them, or an error with ``strict``), silent ones warned of, each one normalised."""
     if dataset.modality != rep.modality:
         raise DataError(f"data source {type(dataset).__name__} gives {dataset.modality} examples, but the "
                         f"representation is for {rep.modality}")
-    examples = dataset.load(split, progress=progress, strict=strict, **rep.load_options())
-    keep = []
-    for ex in examples:
+    n = 0
+    for ex in dataset.iter_load(split, progress=progress, strict=strict, **rep.load_options()):
         why = rep.too_short(ex.x)
         if why is not None:
             if strict:
@@ -29,10 +31,37 @@ def load_split(rep: Representation, dataset, split: str, *, strict: bool = False
         if rep.modality == "audio" and not np.any(np.abs(ex.x) > 1e-6):
             warnings.warn(f"{ex.name} is all silence (kept as silence)", stacklevel=2)
         ex.x = rep.prepare(ex.x)
-        keep.append(ex)
-    if not keep:
+        n += 1
+        yield ex
+    if not n:
         raise DataError(f"no usable {split} example (each must fill at least one {rep.modality} unit)")
-    return keep
+
+
+def load_split(rep: Representation, dataset, split: str, *, strict: bool = False,
+               progress: bool = False) -> list[Example]:
+    """The examples of ``split`` in memory (:func:`iter_split`)."""
+    return list(iter_split(rep, dataset, split, strict=strict, progress=progress))
+
+
+def cache_split(rep: Representation, dataset, split: str, folder: Path, *, strict: bool = False,
+                progress: bool = False) -> tuple[list[Example], SequenceStore]:
+    """Stage 1 for a corpus of any size: ``(examples, unit sequences)`` of ``split``, read one example at a
+    time into memory-mapped stores under ``folder``; each example's ``x`` is a view of the signal store,
+    so neither the signals nor their units are held in memory at once."""
+    signals, units = StoreWriter(folder / f"{split}_signals.f32"), StoreWriter(folder / f"{split}_units.f32")
+    examples = []
+    try:
+        for ex in iter_split(rep, dataset, split, strict=strict, progress=progress):
+            signals.append(ex.x)
+            units.append(rep.to_units(ex.x))
+            ex.x = None
+            examples.append(ex)
+    finally:
+        signals.close()
+        units.close()
+    for ex, x in zip(examples, signals.finish()):
+        ex.x = x
+    return examples, units.finish()
 
 
 def to_units(rep: Representation, examples: list[Example]) -> list[np.ndarray]:

@@ -3,11 +3,12 @@ exists for the same config and data (icefall-style re-runnable stages); the same
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from pathlib import Path
 
 from ..artefacts import read_json, write_json
-from ..codecs.io import encode_sequences, load_codec, save_codec
+from ..codecs.io import encode_blocks, load_codec, save_codec
 from ..config import Config, trust_components
 from ..data.fingerprint import fingerprint
 from ..errors import ConfigError, DataError, SeqgenError
@@ -16,8 +17,8 @@ from ..device import resolve_device
 from ..paths import log_handler
 from ..training.distributed import env_rank, env_world_size
 from .build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset
-from .examples import load_split, to_units
-from .latents import label_prior, latents_hash, load_latents, save_latents, standardise
+from .examples import cache_split
+from .latents import LatentSplit, label_prior, latents_hash, load_latents, save_latents, standardise
 from .run_dir import RunDir, config_hash
 
 log = logging.getLogger("seqgen")
@@ -28,7 +29,18 @@ PRIOR_SECTIONS = ("prior", "seed")
 
 def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool = False,
           progress: bool = True, force: bool = False, generate_examples: int = 4) -> RunDir:
-    """Run every stage of a recipe into run directory ``out``; returns it."""
+    """Run every stage of a recipe into run directory ``out``; returns it.
+
+    The data are read example by example into memory-mapped stores in a folder beside the run
+    (:func:`~.examples.cache_split`), removed when the run is done: a corpus need not fit in memory."""
+    parent = Path(out).resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{Path(out).name}.data-", dir=parent) as cache:
+        return _stages(cfg, out, Path(cache), data=data, resume=resume, progress=progress, force=force,
+                       generate_examples=generate_examples)
+
+
+def _stages(cfg: Config, out: str | Path, cache: Path, *, data, resume, progress, force, generate_examples) -> RunDir:
     import torch
 
     from ..training.loop import train_codec
@@ -46,9 +58,8 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     # ---- stage 1: data (found before the run directory is made: a bad --data leaves nothing behind)
     t0 = time.perf_counter()
     dataset, where = make_dataset(cfg, data)
-    train_ex = load_split(rep, dataset, "train", strict=cfg.data.strict, progress=progress)
-    test_ex = load_split(rep, dataset, "test", strict=cfg.data.strict, progress=progress)
-    train_units, test_units = to_units(rep, train_ex), to_units(rep, test_ex)
+    train_ex, train_units = cache_split(rep, dataset, "train", cache, strict=cfg.data.strict, progress=progress)
+    test_ex, test_units = cache_split(rep, dataset, "test", cache, strict=cfg.data.strict, progress=progress)
     provenance = {"source": cfg.data.source, "root": "" if dataset.generated else str(Path(dataset.root).resolve()),
                   "where": where, "fingerprint": "generated" if dataset.generated else fingerprint(dataset.root),
                   "n_train": len(train_ex), "n_test": len(test_ex),
@@ -63,7 +74,7 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     timings = {**run.read_metrics().get("timings_s", {}), **timings}
     log.info("data: %s from %s", cfg.data.source, where)
     log.info("data: %d train / %d test examples, %d train units", len(train_ex), len(test_ex),
-             sum(len(u) for u in train_units))
+             int(train_units.lengths.sum()))
     if main:
         run.save_config(cfg)
         run.save_data(provenance)
@@ -103,16 +114,16 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
     # ---- stage 3: encode latents (cached for prior comparisons); a generator without encoder (LED) gives
     # draws of its base distribution instead (optionally resampled by its discriminator's density), one per example
     t0 = time.perf_counter()
-    if model.has_encoder:
-        z_train = encode_sequences(model, train_units, device=device)
-        z_test = encode_sequences(model, test_units, device=device)
+    y_train, y_test = [e.label for e in train_ex], [e.label for e in test_ex]
+    if model.has_encoder:  # streamed: one batch of units in, one block of latents out to latents.npz
+        lat_train = LatentSplit(encode_blocks(model, train_units, device=device), train_units.lengths, y_train)
+        lat_test = LatentSplit(encode_blocks(model, test_units, device=device), test_units.lengths, y_test)
     else:
         log.info("latents: %s has no encoder; latents drawn from its base distribution%s", cfg.autoencoder.type,
                  ", resampled by its discriminator's density" if model.options["resample_latents"] else " N(0, I)")
-        z_train = list(model.latent_sample(len(train_units), seed=cfg.seed)[:, None])
-        z_test = list(model.latent_sample(len(test_units), seed=cfg.seed + 1)[:, None])
-    save_latents(run, z_train, z_test, [e.label for e in train_ex], [e.label for e in test_ex], ae_hash,
-                 standardise=not model.standard_normal_latents)
+        lat_train = LatentSplit.of(list(model.latent_sample(len(train_units), seed=cfg.seed)[:, None]), y_train)
+        lat_test = LatentSplit.of(list(model.latent_sample(len(test_units), seed=cfg.seed + 1)[:, None]), y_test)
+    save_latents(run, lat_train, lat_test, ae_hash, standardise=not model.standard_normal_latents)
     timings["encode"] = time.perf_counter() - t0
 
     # ---- stage 4: prior (and, optionally, one per label: `generate --label 7`)

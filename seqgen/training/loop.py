@@ -22,6 +22,7 @@ import torch
 
 from ..artefacts import ArtefactError, load_torch_state, save_torch_state
 from ..codecs.base import Codec
+from ..data.store import SequenceStore
 from ..errors import TrainingError
 from ..validate import check_checkpoint
 from . import distributed
@@ -61,10 +62,15 @@ class TrainData:
 
     @classmethod
     def stack(cls, seqs: Sequence[np.ndarray], device) -> "TrainData":
+        """Sequences from a :class:`~seqgen.data.store.SequenceStore` are already stacked: on the CPU the
+        loop then reads its memory map (batches page units in from disk), elsewhere it is copied once."""
         lengths = np.array([len(s) for s in seqs], dtype=np.int64)
         if not len(seqs) or lengths.sum() == 0:
             raise ValueError("no units to train on")
-        units = torch.as_tensor(np.concatenate([np.asarray(s, dtype=np.float32) for s in seqs]), device=device)
+        if isinstance(seqs, SequenceStore):
+            units = torch.from_numpy(seqs.array).to(device)
+        else:
+            units = torch.as_tensor(np.concatenate([np.asarray(s, dtype=np.float32) for s in seqs]), device=device)
         if units.ndim < 2:
             raise ValueError(f"each sequence must be (T_i, *unit_shape), got {tuple(units.shape[1:])} after stacking")
         return cls(units, lengths)
