@@ -2,6 +2,7 @@
 stream to latents.npz block by block and are memory-mapped back (real FSDD and violin audio)."""
 from __future__ import annotations
 
+import os
 import warnings
 import zipfile
 
@@ -137,3 +138,22 @@ def test_train_leaves_no_data_cache(tmp_path, fsdd_root):
         train(cfg, tmp_path / "run", data=str(fsdd_root), progress=False, generate_examples=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert zipfile.ZipFile(tmp_path / "run" / "latents.npz").getinfo("train.npy").compress_type == zipfile.ZIP_STORED
+
+
+def test_a_killed_runs_data_cache_is_removed(tmp_path):
+    """Stores left beside a run by a process that no longer runs are removed by the next train; a live
+    process's are not (two ranks of one torchrun job train side by side)."""
+    import subprocess
+    import sys
+
+    from seqgen.pipeline.train import _data_cache
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".run.data-{dead.stdout.strip()}-abc"
+    live = tmp_path / f".run.data-{os.getppid()}-def"
+    for d in (stale, live):
+        d.mkdir()
+        (d / "train_units.f32").write_bytes(b"\0" * 8)
+    with _data_cache(tmp_path / "run") as cache:
+        assert cache.is_dir() and cache.parent == tmp_path and not stale.exists() and live.exists()
+    assert not cache.exists()

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..evaluation.music import music_metrics
 from .build import make_dataset
-from .examples import load_split
+from .examples import first_samples, iter_split, load_split
 
 log = logging.getLogger("seqgen")
 
@@ -34,10 +34,11 @@ def evaluate_music(run_dir: str | Path, *, seconds: float = 60.0, seed: int = 0,
     temperature = cfg.generate.temperature if temperature is None else float(temperature)
     ds, where = make_dataset(cfg, gen.run.data_root(data))
     log.info("eval: data %s", where)
-    train = np.concatenate([e.x for e in load_split(gen.rep, ds, "train", strict=cfg.data.strict, progress=progress)])
+    train = first_samples(iter_split(gen.rep, ds, "train", strict=cfg.data.strict, progress=progress),
+                          REFERENCE_SECONDS * sr)
     held_out = np.concatenate([e.x for e in load_split(gen.rep, ds, "test", strict=cfg.data.strict, progress=progress)])
     stream = np.concatenate(list(gen.stream(seconds, seed=seed, temperature=temperature)))
-    m = music_metrics(stream, held_out, train[: REFERENCE_SECONDS * sr], sr)
+    m = music_metrics(stream, held_out, train, sr)
     rows = {"generated": {k: v["generated_vs_heldout"] for k, v in m.items()},
             "real_train": {k: v["train_vs_heldout"] for k, v in m.items()}}
     result = {"run": gen.run.path.name, "prior": prior or "default", "prior_type": gen.prior.name,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -62,6 +62,18 @@ def cache_split(rep: Representation, dataset, split: str, folder: Path, *, stric
     for ex, x in zip(examples, signals.finish()):
         ex.x = x
     return examples, units.finish()
+
+
+def first_samples(examples: Iterable[Example], n: int) -> np.ndarray:
+    """The first ``n`` samples of the examples' audio end to end; from :func:`iter_split`, only the files
+    holding them are read."""
+    parts, have = [], 0
+    for e in examples:
+        parts.append(np.asarray(e.x[: n - have]))
+        have += len(parts[-1])
+        if have >= n:
+            break
+    return np.concatenate(parts)
 
 
 def to_units(rep: Representation, examples: list[Example]) -> list[np.ndarray]:

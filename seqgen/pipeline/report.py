@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..audio.io import write_wav
-from .examples import reconstruct
+from .examples import first_samples, reconstruct
 from .generate import SAMPLE_NAME
 from ..config import Config
 from ..evaluation.music import music_metrics
@@ -46,17 +46,6 @@ def reconstruction_metrics(model, rep, test_frames: list[np.ndarray], device: st
                                 noise_scale=decoder_noise)
         out["with_decoder_noise"] = {"scale": decoder_noise, **_compare(ref, np.concatenate(rec), sr)}
     return out
-
-
-def _first_seconds(examples, n: int) -> np.ndarray:
-    """The first ``n`` samples of the examples' audio, end to end."""
-    parts, have = [], 0
-    for e in examples:
-        if have >= n:
-            break
-        parts.append(np.asarray(e.x[: n - have]))
-        have += len(parts[-1])
-    return np.concatenate(parts)
 
 
 def report(run, model, rep, test_ex, test_units, train_ex, cfg: Config, *, device: str = "cpu",
@@ -99,7 +88,7 @@ def audio_report(run, model, rep, test_utts, test_frames, train_utts, cfg: Confi
         write_wav(run.samples / SAMPLE_NAME.format(prefix="sample", i=i, ext="wav"), x, sr)  # the names `generate --count` gives
     write_wav(run.samples / "stream_10s.wav", stream, sr)
     checks = audio_checks(np.concatenate(examples), sr)
-    train_audio = _first_seconds(train_utts, 120 * sr)  # not all of it: the corpus may not fit in memory
+    train_audio = first_samples(train_utts, 120 * sr)  # not all of it: the corpus may not fit in memory
     if sum(len(u.x) for u in train_utts) / len(train_utts) > 5 * sr:  # long recordings (music): Fig. 7 layout
         real = [("first 10 s of the training audio", train_audio[: 10 * sr])]
         fake = [("10 s generated", stream)]

@@ -2,7 +2,9 @@
 exists for the same config and data (icefall-style re-runnable stages); the same stages for every modality."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -33,14 +35,13 @@ def train(cfg: Config, out: str | Path, *, data: str | None = None, resume: bool
 
     The data are read example by example into memory-mapped stores in a folder beside the run
     (:func:`~.examples.cache_split`), removed when the run is done: a corpus need not fit in memory."""
-    parent = Path(out).resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{Path(out).name}.data-", dir=parent) as cache:
-        return _stages(cfg, out, Path(cache), data=data, resume=resume, progress=progress, force=force,
+    with contextlib.ExitStack() as cleanup:
+        return _stages(cfg, out, cleanup, data=data, resume=resume, progress=progress, force=force,
                        generate_examples=generate_examples)
 
 
-def _stages(cfg: Config, out: str | Path, cache: Path, *, data, resume, progress, force, generate_examples) -> RunDir:
+def _stages(cfg: Config, out: str | Path, cleanup: contextlib.ExitStack, *, data, resume, progress, force,
+            generate_examples) -> RunDir:
     import torch
 
     from ..training.loop import train_codec
@@ -58,6 +59,7 @@ def _stages(cfg: Config, out: str | Path, cache: Path, *, data, resume, progress
     # ---- stage 1: data (found before the run directory is made: a bad --data leaves nothing behind)
     t0 = time.perf_counter()
     dataset, where = make_dataset(cfg, data)
+    cache = cleanup.enter_context(_data_cache(Path(out)))
     train_ex, train_units = cache_split(rep, dataset, "train", cache, strict=cfg.data.strict, progress=progress)
     test_ex, test_units = cache_split(rep, dataset, "test", cache, strict=cfg.data.strict, progress=progress)
     provenance = {"source": cfg.data.source, "root": "" if dataset.generated else str(Path(dataset.root).resolve()),
@@ -203,6 +205,32 @@ def fit_label_priors(run: RunDir, cfg: Config, *, name: str | None = None, progr
     for y in labels:
         fit_prior(run, cfg, label=label_prior(y, name), only_label=y, progress=progress, force=force)
     return labels
+
+
+@contextlib.contextmanager
+def _data_cache(out: Path):
+    """A folder beside run ``out`` for the memory-mapped data stores (``.NAME.data-PID-*``), removed when
+    training ends; those a killed process left behind (its pid no longer running) are removed first."""
+    import shutil
+
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.glob(f".{out.name}.data-*-*"):
+        pid = old.name.rsplit(".data-", 1)[1].split("-")[0]
+        if pid.isdigit() and not _running(int(pid)) and old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.data-{os.getpid()}-", dir=parent) as cache:
+        yield Path(cache)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _epoch_logger(run: RunDir):
