@@ -14,7 +14,7 @@ from seqgen.config import load_recipe
 from seqgen.data.folder import AudioFolder
 from seqgen.data.store import SequenceStore, StoreWriter
 from seqgen.pipeline.build import build_representation, make_dataset
-from seqgen.pipeline.examples import cache_split, load_split, to_units
+from seqgen.pipeline.examples import cache_split, data_cache, load_split, to_units
 from seqgen.pipeline.latents import LatentSplit, _Moments, load_latents, save_latents
 from seqgen.pipeline.run_dir import RunDir
 
@@ -146,14 +146,12 @@ def test_a_killed_runs_data_cache_is_removed(tmp_path):
     import subprocess
     import sys
 
-    from seqgen.pipeline.train import _data_cache
-
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / f".run.data-{dead.stdout.strip()}-abc"
     live = tmp_path / f".run.data-{os.getppid()}-def"
     for d in (stale, live):
         d.mkdir()
         (d / "train_units.f32").write_bytes(b"\0" * 8)
-    with _data_cache(tmp_path / "run") as cache:
+    with data_cache(tmp_path / "run") as cache:
         assert cache.is_dir() and cache.parent == tmp_path and not stale.exists() and live.exists()
     assert not cache.exists()

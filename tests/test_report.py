@@ -44,6 +44,8 @@ def test_report_of_per_label_priors_and_a_comparison(tiny_run, tmp_path):
     text = (run / "report" / "index.html").read_text()
     assert "per-label prior, label 0" in text and "per-label prior, label 1" in text
     assert "<td>gmm</td>" in text  # the added prior in the priors table
+    assert "test clip" in text and "training clip" in text  # the data read into memory-mapped stores...
+    assert not [p.name for p in tmp_path.iterdir() if ".data-" in p.name]  # ...beside the run, then removed
     assets_of(run / "report" / "index.html")
 
     out = tmp_path / "cmp"

@@ -1,6 +1,9 @@
 """Stage 1, data: load a split's examples in the representation's format and check them."""
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -62,6 +65,32 @@ def cache_split(rep: Representation, dataset, split: str, folder: Path, *, stric
     for ex, x in zip(examples, signals.finish()):
         ex.x = x
     return examples, units.finish()
+
+
+@contextlib.contextmanager
+def data_cache(out: Path) -> Iterator[Path]:
+    """A folder beside run directory ``out`` for :func:`cache_split`'s stores (``.NAME.data-PID-*``), removed
+    on leaving the context; those a killed process left behind (its pid no longer running) are removed first."""
+    import shutil
+
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.glob(f".{out.name}.data-*-*"):
+        pid = old.name.rsplit(".data-", 1)[1].split("-")[0]
+        if pid.isdigit() and not _running(int(pid)) and old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.data-{os.getpid()}-", dir=parent) as cache:
+        yield Path(cache)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def first_samples(examples: Iterable[Example], n: int) -> np.ndarray:

@@ -146,14 +146,15 @@ def _read(path: Path) -> dict:
         return {}
 
 
-def _test_and_train_examples(run: RunDir, cfg, rep, data: str | None):
-    """A few test and training examples of the run's data, or ``(None, None, why)`` when the data is gone."""
+def _test_and_train_examples(run: RunDir, cfg, rep, data: str | None, cache: Path):
+    """The run's test and training examples (their audio memory-mapped from stores in ``cache``), or
+    ``(None, None, why)`` when the data is gone."""
     from .build import make_dataset
-    from .examples import load_split
+    from .examples import cache_split
 
     try:
         ds, _ = make_dataset(cfg, run.data_root(data))
-        return load_split(rep, ds, "test"), load_split(rep, ds, "train"), ""
+        return cache_split(rep, ds, "test", cache)[0], cache_split(rep, ds, "train", cache)[0], ""
     except SeqgenError as e:
         return None, None, str(e)
 
@@ -196,7 +197,17 @@ def _items(run: RunDir, assets: _Assets, *, device: str, data: str | None, seed:
                                                                       temperature=cfg.generate.temperature)[0]
             rows.append((f"label_{y}", assets.audio(f"label_{y}", x, sr, f"per-label prior, label {y}")))
         sections.append(("Per-label priors", rows))
-    test, train, why = examples + ("",) if examples else _test_and_train_examples(run, cfg, gen.rep, data)
+    if examples:
+        return sections + _audio_items(gen, assets, cfg, seed, *examples, "")
+    from .examples import data_cache
+
+    with data_cache(run.path) as cache:  # the run's data read into memory-mapped stores, not into memory
+        return sections + _audio_items(gen, assets, cfg, seed, *_test_and_train_examples(run, cfg, gen.rep, data, cache))
+
+
+def _audio_items(gen, assets: _Assets, cfg, seed: int, test, train, why: str) -> list[tuple[str, list]]:
+    """The test clips with their reconstructions, a prompted continuation and training clips."""
+    sr, sections = gen.sample_rate, []
     if test is None:
         sections.append(("Data", [("note", H.Markup(f'<p class="note">training and test audio not shown: '
                                                    f'{H.esc(why)}</p>'))]))

@@ -90,7 +90,7 @@ def latents_hash(run: RunDir) -> str | None:
 def standardise(lat: dict, split: str, label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Standardised latents ``(N, D)`` + lengths of ``split`` (every prior is fitted and scored in this
     space), optionally only the sequences whose label is ``label``."""
-    Z, lengths = np.subtract(lat[split], lat["mean"]), lat[f"{split}_lengths"]  # in memory, read block by block
+    Z, lengths = np.subtract(lat[split], lat["mean"]), lat[f"{split}_lengths"]  # the map read once into memory
     Z /= lat["std"]
     if label is None:
         return Z, lengths

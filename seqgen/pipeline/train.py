@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from ..device import resolve_device
 from ..paths import log_handler
 from ..training.distributed import env_rank, env_world_size
 from .build import build_autoencoder, build_objective, build_prior, build_representation, make_dataset
-from .examples import cache_split
+from .examples import cache_split, data_cache
 from .latents import LatentSplit, label_prior, latents_hash, load_latents, save_latents, standardise
 from .run_dir import RunDir, config_hash
 
@@ -59,7 +57,7 @@ def _stages(cfg: Config, out: str | Path, cleanup: contextlib.ExitStack, *, data
     # ---- stage 1: data (found before the run directory is made: a bad --data leaves nothing behind)
     t0 = time.perf_counter()
     dataset, where = make_dataset(cfg, data)
-    cache = cleanup.enter_context(_data_cache(Path(out)))
+    cache = cleanup.enter_context(data_cache(Path(out)))
     train_ex, train_units = cache_split(rep, dataset, "train", cache, strict=cfg.data.strict, progress=progress)
     test_ex, test_units = cache_split(rep, dataset, "test", cache, strict=cfg.data.strict, progress=progress)
     provenance = {"source": cfg.data.source, "root": "" if dataset.generated else str(Path(dataset.root).resolve()),
@@ -205,32 +203,6 @@ def fit_label_priors(run: RunDir, cfg: Config, *, name: str | None = None, progr
     for y in labels:
         fit_prior(run, cfg, label=label_prior(y, name), only_label=y, progress=progress, force=force)
     return labels
-
-
-@contextlib.contextmanager
-def _data_cache(out: Path):
-    """A folder beside run ``out`` for the memory-mapped data stores (``.NAME.data-PID-*``), removed when
-    training ends; those a killed process left behind (its pid no longer running) are removed first."""
-    import shutil
-
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    for old in parent.glob(f".{out.name}.data-*-*"):
-        pid = old.name.rsplit(".data-", 1)[1].split("-")[0]
-        if pid.isdigit() and not _running(int(pid)) and old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.data-{os.getpid()}-", dir=parent) as cache:
-        yield Path(cache)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _epoch_logger(run: RunDir):
