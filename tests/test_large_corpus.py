@@ -155,3 +155,21 @@ def test_a_killed_runs_data_cache_is_removed(tmp_path):
     with data_cache(tmp_path / "run") as cache:
         assert cache.is_dir() and cache.parent == tmp_path and not stale.exists() and live.exists()
     assert not cache.exists()
+
+
+@pytest.mark.parametrize("name, options", [("hmm", {"n_states": 4, "n_iter": 3, "covariance_type": "diag"}),
+                                           ("gmm", {"n_components": 3})])
+def test_scoring_in_bounded_groups_of_frames(monkeypatch, name, options):
+    """Priors score a corpus a bounded number of frames at a time (an HMM's (frames, states) emissions of
+    10 h of latents would be gigabytes); the per-sequence log-likelihoods are those of one pass."""
+    import seqgen.priors.base as base
+    from seqgen.priors import PRIORS
+
+    rng = np.random.default_rng(4)
+    lengths = rng.integers(5, 40, size=30)
+    Z = rng.normal(size=(int(lengths.sum()), 3)).cumsum(0) * 0.1
+    prior = PRIORS.resolve(name)(**options).fit(Z, lengths)
+    whole = prior.log_prob(Z, lengths)
+    monkeypatch.setattr(base, "SCORE_FRAMES", 50)
+    assert len(list(base.groups(np.split(Z, np.cumsum(lengths)[:-1]), 50))) > 5
+    np.testing.assert_allclose(prior.log_prob(Z, lengths), whole, rtol=1e-12)

@@ -26,6 +26,9 @@ Sequences = list  # list[np.ndarray (T_i, D)]
 MAX_DIM = 4096
 #: largest magnitude of a saved prior parameter (standardised latent space)
 MAX_ABS = 1e6
+#: frames scored at a time: per-frame work such as an HMM's (frames, states) emission matrix stays bounded
+#: (10 h of latents at K = 300 would be 1.6 GB per such matrix, and the scorer makes several)
+SCORE_FRAMES = 1 << 16
 
 
 def as_sequences(Z, lengths: Sequence[int] | None = None) -> list[np.ndarray]:
@@ -63,6 +66,19 @@ def concat(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(seqs), np.array([len(s) for s in seqs], dtype=np.int64)
 
 
+def groups(seqs: list[np.ndarray], max_frames: int):
+    """Consecutive runs of ``seqs`` holding at most ``max_frames`` frames in all (a longer sequence alone)."""
+    part, n = [], 0
+    for s in seqs:
+        if part and n + len(s) > max_frames:
+            yield part
+            part, n = [], 0
+        part.append(s)
+        n += len(s)
+    if part:
+        yield part
+
+
 def make_rng(seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
@@ -87,7 +103,8 @@ class Prior(ABC):
         """Log-likelihood of each sequence, ``(n_seq,)``."""
         self._check_fitted()
         seqs = self._check_dim(as_sequences(Z, lengths))
-        return np.asarray(self._log_prob_sequences(seqs), dtype=np.float64)
+        return np.concatenate([np.asarray(self._log_prob_sequences(part), dtype=np.float64)
+                               for part in groups(seqs, SCORE_FRAMES)])
 
     def score(self, Z, lengths=None) -> float:
         """Mean log-likelihood per frame over all sequences (nats / frame)."""
