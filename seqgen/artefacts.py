@@ -183,7 +183,7 @@ def read_npz(path: str | os.PathLike, keys=None, max_bytes: int = MAX_ARRAY_BYTE
             total, out = 0, {}
             for k in wanted:
                 with zf.open(members[k]) as m:
-                    shape, fortran, dtype = _npy_header(m, path, k)
+                    shape, _, dtype = _npy_header(m, path, k)
                 if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
                     raise ArtefactError(f"{path}: array {k!r} has dtype {dtype}; only plain numbers are read")
                 info = zf.getinfo(members[k])

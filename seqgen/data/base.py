@@ -57,4 +57,3 @@ class Dataset(ABC):
         memory-mapped cache. By default those of :meth:`load`; a source that can hold more audio than
         memory (a folder of recordings) reads file by file instead."""
         yield from self.load(split, progress=progress, strict=strict, **fmt)
-

@@ -202,7 +202,8 @@ def _items(run: RunDir, assets: _Assets, *, device: str, data: str | None, seed:
     from .examples import data_cache
 
     with data_cache(run.path) as cache:  # the run's data read into memory-mapped stores, not into memory
-        return sections + _audio_items(gen, assets, cfg, seed, *_test_and_train_examples(run, cfg, gen.rep, data, cache))
+        test, train, why = _test_and_train_examples(run, cfg, gen.rep, data, cache)
+        return sections + _audio_items(gen, assets, cfg, seed, test, train, why)
 
 
 def _audio_items(gen, assets: _Assets, cfg, seed: int, test, train, why: str) -> list[tuple[str, list]]:
