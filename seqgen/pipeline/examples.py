@@ -1,4 +1,4 @@
-"""Stage 1, data: a split's examples in the representation's format, checked; in memory or streamed into memory-mapped stores."""
+"""Stage 1, data: a split's examples, checked, in memory or streamed into memory-mapped stores."""
 from __future__ import annotations
 
 import contextlib
