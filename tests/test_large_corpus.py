@@ -11,6 +11,7 @@ import pytest
 
 from seqgen.artefacts import ArtefactError, read_npz, write_npz
 from seqgen.config import load_recipe
+from seqgen.errors import AudioLoadError
 from seqgen.data.folder import AudioFolder
 from seqgen.data.store import SequenceStore, StoreWriter
 from seqgen.pipeline.build import build_representation, make_dataset
@@ -65,7 +66,7 @@ def test_folder_source_reads_one_file_at_a_time(tmp_path, data_root):
     it = AudioFolder(tmp_path, chunk_seconds=0.1).iter_load("train", sample_rate=8000, strict=True)
     first, second = next(it), next(it)
     assert (first.name, second.name) == ("a_train_000", "a_train_001") and len(first.x) == 800
-    with pytest.raises(Exception, match="b.wav"):
+    with pytest.raises(AudioLoadError, match="b.wav"):
         list(it)
 
 
