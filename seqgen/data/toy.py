@@ -7,6 +7,7 @@ so a density model has to represent a hole in a thin structure.
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -37,35 +38,55 @@ def grid_2d(n: int, seed: int = 0, *, half_width: float = 10.0, noise: float = 0
     return np.where(horizontal[:, None], np.stack([u, e], 1), np.stack([e, u], 1))
 
 
-@DATASETS.register("grid_2d")
-class Grid2D(Dataset):
-    """The six-bar grid as examples ``x (2,)`` float32: ``n_train`` / ``n_test`` points drawn with ``seed``
-    (test with ``seed + 1``). A vector source: fit a prior on :meth:`points` directly (no representation
-    turns 2-d points into codec units; ``benchmarks/lde_2d.py``)."""
+class GeneratedPoints(Dataset):
+    """2-d points drawn by :meth:`sample` as examples ``x (2,)`` float32: ``n_train`` / ``n_test`` of them
+    with ``seed`` (test with ``seed + 1``); ``shape`` holds the sampler's options, checked on construction.
+    A vector source: a prior fits :meth:`points` directly, or the ``vector`` representation feeds a codec."""
 
     folder = ""
     generated = True
     modality = "vector"
     split_description = "generated: train and test drawn independently (seeds seed, seed + 1)"
+    #: example names are ``<prefix>_<split>_<index>``
+    prefix = "points"
 
-    def __init__(self, root: str | Path = "", n_train: int = 50_000, n_test: int = 10_000, seed: int = 0,
-                 half_width: float = 10.0, noise: float = 0.1, offset: float = 3.0, gap: float = 0.1):
+    def __init__(self, root: str | Path, n_train: int, n_test: int, seed: int, shape: dict):
         if n_train < 1 or n_test < 1:
             raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
         self.root = Path(root) if root else Path(".")
         self.n = {"train": int(n_train), "test": int(n_test)}
         self.seed = int(seed)
-        self.shape = dict(half_width=float(half_width), noise=float(noise), offset=float(offset), gap=float(gap))
-        grid_2d(1, 0, **self.shape)  # check the shape parameters now
+        self.shape = shape
+        self.sample(1, 0)  # check the options now
+
+    @abstractmethod
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """``(n, 2)`` float64 points drawn with ``seed``."""
 
     def points(self, split: str) -> np.ndarray:
         """``(n, 2)`` float64 points of ``split`` ("train" or "test")."""
         if split not in self.n:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        return grid_2d(self.n[split], self.seed + (split == "test"), **self.shape)
+        return self.sample(self.n[split], self.seed + (split == "test"))
 
     def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
-        return [Example(f"grid_{split}_{i:06d}", x.astype(np.float32)) for i, x in enumerate(self.points(split))]
+        return [Example(f"{self.prefix}_{split}_{i:06d}", x.astype(np.float32))
+                for i, x in enumerate(self.points(split))]
+
+
+@DATASETS.register("grid_2d")
+class Grid2D(GeneratedPoints):
+    """The six-bar grid (:func:`grid_2d`; ``benchmarks/lde_2d.py`` fits priors on it directly)."""
+
+    prefix = "grid"
+
+    def __init__(self, root: str | Path = "", n_train: int = 50_000, n_test: int = 10_000, seed: int = 0,
+                 half_width: float = 10.0, noise: float = 0.1, offset: float = 3.0, gap: float = 0.1):
+        super().__init__(root, n_train, n_test, seed,
+                         dict(half_width=float(half_width), noise=float(noise), offset=float(offset), gap=float(gap)))
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        return grid_2d(n, seed, **self.shape)
 
 
 def mixture_2d(n: int, seed: int = 0, *, layout: str = "ring", n_modes: int = 8, radius: float = 2.0,
@@ -100,32 +121,18 @@ def mixture_centres(layout: str, *, n_modes: int = 8, radius: float = 2.0, grid_
 
 
 @DATASETS.register("mixture_2d")
-class Mixture2D(Dataset):
-    """A 2-d Gaussian mixture (:func:`mixture_2d`) as examples ``x (2,)`` float32: ``n_train`` / ``n_test``
-    points drawn with ``seed`` (test with ``seed + 1``); the layout options are :func:`mixture_2d`'s."""
+class Mixture2D(GeneratedPoints):
+    """A 2-d Gaussian mixture (:func:`mixture_2d`; its mode centres in ``centres``)."""
 
-    folder = ""
-    generated = True
-    modality = "vector"
-    split_description = "generated: train and test drawn independently (seeds seed, seed + 1)"
+    prefix = "mixture"
 
     def __init__(self, root: str | Path = "", n_train: int = 50_000, n_test: int = 10_000, seed: int = 0,
                  layout: str = "ring", n_modes: int = 8, radius: float = 2.0, grid_size: int = 5,
                  spacing: float = 2.0, sigma: float = 0.02):
-        if n_train < 1 or n_test < 1:
-            raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
-        self.root = Path(root) if root else Path(".")
-        self.n = {"train": int(n_train), "test": int(n_test)}
-        self.seed = int(seed)
-        self.shape = dict(layout=str(layout), n_modes=int(n_modes), radius=float(radius), grid_size=int(grid_size),
-                          spacing=float(spacing), sigma=float(sigma))
-        _, self.centres = mixture_2d(1, 0, **self.shape)  # checks the options now
+        super().__init__(root, n_train, n_test, seed,
+                         dict(layout=str(layout), n_modes=int(n_modes), radius=float(radius), grid_size=int(grid_size),
+                              spacing=float(spacing), sigma=float(sigma)))
+        self.centres = mixture_2d(1, 0, **self.shape)[1]
 
-    def points(self, split: str) -> np.ndarray:
-        """``(n, 2)`` float64 points of ``split`` ("train" or "test")."""
-        if split not in self.n:
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        return mixture_2d(self.n[split], self.seed + (split == "test"), **self.shape)[0]
-
-    def load(self, split: str, *, progress: bool = False, strict: bool = False, **fmt) -> list[Example]:
-        return [Example(f"mixture_{split}_{i:06d}", x.astype(np.float32)) for i, x in enumerate(self.points(split))]
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        return mixture_2d(n, seed, **self.shape)[0]
