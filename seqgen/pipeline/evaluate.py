@@ -122,11 +122,12 @@ def evaluate(run_dir: str | Path, *, count: int = 1000, seed: int = 0, temperatu
     from .run_dir import RunDir
 
     run_cfg = RunDir(run_dir).load_config()
-    if build_representation(run_cfg).modality == "vector":
+    modality = build_representation(run_cfg).modality
+    if modality == "vector":
         raise SeqgenError(f"{run_dir}: `seqgen eval` is for audio and image runs; a vector run is scored when it trains "
                           f"(metrics.json: 'generation' Fréchet distance to held-out vectors, or an LED run's densities; "
                           f"benchmarks/lmgae_sweep.py and benchmarks/led_2d.py measure more)")
-    if build_representation(run_cfg).modality == "image":
+    if modality == "image":
         from .evaluate_image import evaluate_images
 
         return evaluate_images(run_dir, count=count, seed=seed, temperature=temperature, prior=prior, data=data,
