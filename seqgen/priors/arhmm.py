@@ -31,7 +31,8 @@ import torch
 
 from .base import Prior, concat, make_rng, register_prior
 from .checks import check_covariances, check_probabilities, check_shape
-from .hmm import ParamsState, _normalise_rows, check_hmm_options, forward, m_step_transitions
+from .hmm import (ParamsState, _normalise_rows, check_hmm_options, distinct_frames, forward, kmeans_subsample,
+                  m_step_transitions)
 from .hmm_torch import RECURSION_DTYPE, _flush_denormals, _pack, forward_backward
 
 #: frames per block of the emission / statistics products: bounds the ``(frames, K, D)`` temporaries
@@ -150,18 +151,15 @@ class ARHMMPrior(ParamsState, Prior):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, seqs, progress):
+        from tqdm.auto import tqdm
+
         full = self.covariance_type == "full"
         dev = torch.device(self.device)
         chunks = _pack(seqs, np.zeros(self.dim_), dev)
         params = self._initial_params(seqs)
         n_frames = sum(len(s) for s in seqs)
         self.history_, self.iter_seconds_ = [], []
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=self.n_iter, desc="AR-HMM EM", unit="it")
-        try:
+        with tqdm(total=self.n_iter, desc="AR-HMM EM", unit="it", disable=not progress) as bar:
             for _ in range(self.n_iter):
                 t0 = time.perf_counter()
                 acc, loglik = None, 0.0
@@ -174,14 +172,10 @@ class ARHMMPrior(ParamsState, Prior):
                 params = {**m_step_transitions(acc["start"], acc["trans"], acc["end"], self.transmat_prior, False),
                           **m_step_regression(acc, self.ridge, self.min_covar, full, params)}
                 self.iter_seconds_.append(time.perf_counter() - t0)
-                if bar is not None:
-                    bar.update()
-                    bar.set_postfix(loglik=f"{self.history_[-1]:.4f}")
+                bar.update()
+                bar.set_postfix(loglik=f"{self.history_[-1]:.4f}")
                 if len(self.history_) > 1 and self.history_[-1] - self.history_[-2] < self.tol:
                     break
-        finally:
-            if bar is not None:
-                bar.close()
         self._set_params(params)
 
     def _summarize(self, params: dict, Xc: torch.Tensor, lengths: torch.Tensor, full: bool) -> tuple[dict, float]:
@@ -205,11 +199,8 @@ class ARHMMPrior(ParamsState, Prior):
 
         X, lengths = concat(seqs)
         K, D = self.n_states, X.shape[1]
-        uniq = np.unique(X, axis=0)
-        if len(uniq) < K:
-            raise ValueError(f"the data has only {len(uniq)} distinct frames: it cannot support n_states={K}")
-        rng = np.random.default_rng(self.random_state)
-        take = np.sort(rng.choice(len(uniq), size=min(len(uniq), max(20 * K, 10_000)), replace=False))
+        uniq = distinct_frames(X, K)[0]
+        take = kmeans_subsample(len(uniq), K, np.random.default_rng(self.random_state))
         km = KMeans(n_clusters=K, n_init=1, max_iter=100, random_state=self.random_state).fit(uniq[take])
         labels = km.predict(X)
         g = np.eye(K)[labels]

@@ -258,6 +258,22 @@ def check_hmm_options(n_states, covariance_type, n_iter, tol, min_covar, transma
         raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
 
 
+def distinct_frames(X: np.ndarray, n_states: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct frames of ``X (N, D)`` and their counts; ``ValueError`` when fewer than ``n_states``."""
+    uniq, counts = np.unique(X, axis=0, return_counts=True)
+    if len(uniq) < n_states:
+        raise ValueError(f"the data has only {len(uniq)} distinct frames: it cannot support n_states={n_states} "
+                         f"(use n_states <= {len(uniq)} or more data)")
+    return uniq, counts
+
+
+def kmeans_subsample(n_distinct: int, n_states: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of the distinct frames a k-means initialisation runs on: ``max(20 K, 10,000)`` of them
+    drawn without replacement (all if fewer): always >= K points, so no empty clusters, and a bounded cost
+    for long recordings."""
+    return np.sort(rng.choice(n_distinct, size=min(n_distinct, max(20 * n_states, 10_000)), replace=False))
+
+
 class ParamsState:
     """``state_dict`` / ``load_state_dict`` of an EM-fitted prior: its ``params`` (``name -> array``, saved
     as ``name_``), set back through ``_set_params``, and the EM ``history_``."""
@@ -342,17 +358,14 @@ class HMMPrior(ParamsState, Prior):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, seqs, progress):
+        from tqdm.auto import tqdm
+
         X, lengths = concat(seqs)
         params = self.initial_params(X)
         backend = _make_backend(self, seqs)
         self.history_, self.iter_seconds_, self.n_reseeded_ = [], [], 0
         reseeded = False
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=self.n_iter, desc=f"HMM EM ({self.backend})", unit="it")
-        try:
+        with tqdm(total=self.n_iter, desc=f"HMM EM ({self.backend})", unit="it", disable=not progress) as bar:
             for _ in range(self.n_iter):
                 t0 = time.perf_counter()
                 new, loglik, occupancy = backend.em_step(params)
@@ -360,9 +373,8 @@ class HMMPrior(ParamsState, Prior):
                 if not np.isfinite(loglik):
                     raise FloatingPointError(f"EM produced a non-finite log-likelihood ({loglik}) with {self.backend}")
                 self.history_.append(loglik / len(X))
-                if bar is not None:
-                    bar.update()
-                    bar.set_postfix(loglik=f"{self.history_[-1]:.4f}")
+                bar.update()
+                bar.set_postfix(loglik=f"{self.history_[-1]:.4f}")
                 # EM is monotone only between iterations without re-seeding
                 gain = self.history_[-1] - self.history_[-2] if len(self.history_) > 1 else np.inf
                 converged = not reseeded and gain < self.tol
@@ -371,9 +383,6 @@ class HMMPrior(ParamsState, Prior):
                 reseeded = self.n_reseeded_ > before
                 if converged:
                     break
-        finally:
-            if bar is not None:
-                bar.close()
         self.backend_note_ = backend.describe()
         self._set_params(params)
 
@@ -381,21 +390,14 @@ class HMMPrior(ParamsState, Prior):
         """Initial parameters from frames ``X (N, D)``: k-means (or random distinct frames) means,
         the global (co)variance for every state, uniform start / transition (/ exit) probabilities."""
         K, M, D = self.n_states, self.n_mix, X.shape[1]
-        uniq, counts = np.unique(X, axis=0, return_counts=True)
-        if len(uniq) < K:
-            raise ValueError(
-                f"the data has only {len(uniq)} distinct frames: it cannot support n_states={K} "
-                f"(use n_states <= {len(uniq)} or more data)"
-            )
+        uniq, counts = distinct_frames(X, K)
         rng = np.random.default_rng(self.random_state)
         if self.init == "kmeans":
             from sklearn.cluster import KMeans
 
-            # k-means on a subsample of the *distinct* frames (weighted by multiplicity): always
-            # >= K points, so no empty clusters, and a bounded cost for long recordings.
-            take = rng.choice(len(uniq), size=min(len(uniq), max(20 * K, 10_000)), replace=False)
+            take = kmeans_subsample(len(uniq), K, rng)  # weighted by multiplicity
             km = KMeans(n_clusters=K, n_init=1, max_iter=100, random_state=self.random_state)
-            km.fit(uniq[np.sort(take)], sample_weight=counts[np.sort(take)])
+            km.fit(uniq[take], sample_weight=counts[take])
             centres = km.cluster_centers_
         else:
             centres = uniq[rng.choice(len(uniq), size=K, replace=False)]
