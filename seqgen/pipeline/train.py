@@ -43,11 +43,14 @@ def _stages(cfg: Config, out: str | Path, cleanup: contextlib.ExitStack, *, data
     import torch
 
     from ..training.loop import train_codec
+    from ..training.precision import check_amp_device
 
     trust_components(cfg)  # the caller's own config: its dotted-path components may be imported
     device = resolve_device(cfg.device)
-    if cfg.train.options.get("amp") == "fp16" and torch.device(device).type != "cuda":
-        raise ConfigError(f"train.amp = 'fp16' needs a CUDA device (float16 loss scaling); on {device} use 'bf16'")
+    try:  # before any work, not at the first training step
+        check_amp_device(cfg.train.options.get("amp"), torch.device(device))
+    except ValueError as e:
+        raise ConfigError(f"train.amp: {e}") from None
     torch.manual_seed(cfg.seed)
     rep = build_representation(cfg)
     prior = build_prior(cfg)  # fail on a bad prior config before hours of codec training

@@ -24,6 +24,12 @@ def check_amp(amp: str | None) -> str | None:
     return amp
 
 
+def check_amp_device(amp: str | None, device: torch.device) -> None:
+    """ValueError when ``amp`` cannot run on ``device`` (float16 loss scaling is CUDA only)."""
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError(f"amp 'fp16' needs a CUDA device (float16 loss scaling); on {device.type} use 'bf16'")
+
+
 class MixedPrecision:
     """Autocast context and the backward / optimiser step for one ``amp`` mode (None = plain float32)."""
 
@@ -35,8 +41,7 @@ class MixedPrecision:
         """The context the codec's forward pass runs in on ``device``."""
         if self.amp is None:
             return contextlib.nullcontext()
-        if self.amp == "fp16" and device.type != "cuda":
-            raise ValueError(f"amp 'fp16' needs a CUDA device (float16 loss scaling); on {device.type} use 'bf16'")
+        check_amp_device(self.amp, device)
         return torch.autocast(device.type, dtype=_DTYPES[self.amp])
 
     def step(self, loss: torch.Tensor, optimiser: torch.optim.Optimizer) -> None:
