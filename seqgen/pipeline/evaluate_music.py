@@ -15,11 +15,9 @@ import numpy as np
 from ..evaluation.music import music_metrics
 from .build import make_dataset
 from .examples import first_samples, iter_split, load_split
+from .report import REFERENCE_SECONDS
 
 log = logging.getLogger("seqgen")
-
-#: seconds of training audio in the reference row (as the training report uses)
-REFERENCE_SECONDS = 120
 
 
 def evaluate_music(run_dir: str | Path, *, seconds: float = 60.0, seed: int = 0, temperature: float | None = None,

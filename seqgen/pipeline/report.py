@@ -16,6 +16,9 @@ from ..plots import spectrogram_comparison
 
 log = logging.getLogger("seqgen")
 
+#: seconds of training audio in the music metrics' reference row (``seqgen eval`` of a music run uses the same)
+REFERENCE_SECONDS = 120
+
 
 def _compare(ref: np.ndarray, est: np.ndarray, sr: int) -> dict:
     e_ref, e_est = band_energy_db(ref, sr), band_energy_db(est, sr)
@@ -88,7 +91,7 @@ def audio_report(run, model, rep, test_utts, test_frames, train_utts, cfg: Confi
         write_wav(run.samples / SAMPLE_NAME.format(prefix="sample", i=i, ext="wav"), x, sr)  # the names `generate --count` gives
     write_wav(run.samples / "stream_10s.wav", stream, sr)
     checks = audio_checks(np.concatenate(examples), sr)
-    train_audio = first_samples(train_utts, 120 * sr)  # not all of it: the corpus may not fit in memory
+    train_audio = first_samples(train_utts, REFERENCE_SECONDS * sr)  # not all: the corpus may not fit in memory
     if sum(len(u.x) for u in train_utts) / len(train_utts) > 5 * sr:  # long recordings (music): Fig. 7 layout
         real = [("first 10 s of the training audio", train_audio[: 10 * sr])]
         fake = [("10 s generated", stream)]
@@ -98,7 +101,7 @@ def audio_report(run, model, rep, test_utts, test_frames, train_utts, cfg: Confi
     plot = spectrogram_comparison(real, fake, sr, run.plots / "spectrograms.png",
                                   title=f"{cfg.name}: prior {cfg.prior.type}")
     held_out = np.concatenate([u.x for u in test_utts])
-    music = music_metrics(stream, held_out, train_audio[: 120 * sr], sr)
+    music = music_metrics(stream, held_out, train_audio, sr)
     log.info("generated vs held-out: log-mel Fréchet %.1f (train vs held-out %.1f), chroma JS %.3f (%.3f) bits",
              music["logmel_frechet"]["generated_vs_heldout"], music["logmel_frechet"]["train_vs_heldout"],
              music["chroma_js_bits"]["generated_vs_heldout"], music["chroma_js_bits"]["train_vs_heldout"])
