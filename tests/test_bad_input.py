@@ -193,6 +193,20 @@ def test_run_dir_rows(tiny_run, tmp_path, damage, msg):
     assert not (tmp_path / "o.wav").exists()
 
 
+@pytest.mark.parametrize("section, key, value", [("data", "digits", [None]), ("data", "digits", "seven"),
+                                                 ("representation", "frame_length", None)])
+def test_config_values_of_the_wrong_type_are_one_line(tiny_run, tmp_path, section, key, value):
+    """A run's config.json edited to a value of the wrong type (None, a string for numbers): one line
+    naming the section, as for a value out of range, not a TypeError traceback (found by the fuzz test)."""
+    import json
+
+    run = _copy_run(tiny_run, tmp_path)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg[section][key] = value
+    (run / "config.json").write_text(json.dumps(cfg))
+    _clean_error(invoke("eval", run, "--count", 4, ok=False), f"{section}")
+
+
 class _Exploit:
     """Unpickling this runs os.system: what a malicious 'checkpoint' would do."""
 

@@ -22,7 +22,7 @@ def _component(registry, section: str, name: str, options: dict, skip: tuple[str
     opts = check_options(section, cls, options, skip=skip + tuple(given))
     try:
         return cls(**given, **opts)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:  # a value out of range, or of the wrong type (a run's config.json)
         raise ConfigError(f"{section}: {e}") from None
 
 
@@ -69,13 +69,12 @@ def make_dataset(cfg: Config, data: str | None = None):
         raise ConfigError(f"data.source: {e}") from None
     opts = check_options("data", cls, cfg.data.options, skip=("root",))
     if cls.generated:
-        try:
-            return cls(**opts), "generated from the recipe's [data] options"
-        except ValueError as e:
-            raise ConfigError(f"data: {e}") from None
-    root, where = locate(cls.data_folder(opts), cls.looks_valid, data=data, recipe_path=cfg.data.path or None,
-                         recipe_dir=Path(cfg.recipe_dir) if cfg.recipe_dir else None, aliases=cls.folder_aliases)
+        args, where = (), "generated from the recipe's [data] options"
+    else:
+        root, how = locate(cls.data_folder(opts), cls.looks_valid, data=data, recipe_path=cfg.data.path or None,
+                           recipe_dir=Path(cfg.recipe_dir) if cfg.recipe_dir else None, aliases=cls.folder_aliases)
+        args, where = (root,), f"{root} ({how})"
     try:
-        return cls(root, **opts), f"{root} ({where})"
-    except ValueError as e:
+        return cls(*args, **opts), where
+    except (ValueError, TypeError) as e:  # a value out of range, or of the wrong type (a run's config.json)
         raise ConfigError(f"data: {e}") from None
